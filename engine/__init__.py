@@ -1,0 +1,1 @@
+"""mailprobe: self-hosted email verification without sending mail."""

@@ -1,0 +1,100 @@
+"""The engine's internal exception tree; each class names the Reason it maps to.
+
+These never leave `averify()`: pipeline.py turns every one into a Result.
+
+    EngineError
+    ├── AddressError ── AtSignNotFound, TooManyAtSigns, InvalidAddress
+    ├── DnsError ───── NoSuchDomain, NullMx, NoMailServer, NoPublicMxAddress, DnsTransient
+    ├── SmtpError ──── SmtpTransient (timeout, reset, 421, TLS), SmtpProtocolError (garbage)
+    └── InternalError  a bug; the input still gets exactly one Result
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from engine.model import Reason, State
+
+
+class EngineError(Exception):
+    """Base of every error the engine raises between its stages."""
+
+    reason: ClassVar[Reason] = Reason.UNKNOWN
+    state: ClassVar[State] = State.UNKNOWN
+
+
+class AddressError(EngineError):
+    reason = Reason.INVALID_SYNTAX
+    state = State.UNDELIVERABLE
+
+
+class AtSignNotFound(AddressError):
+    reason = Reason.AT_SIGN_NOT_FOUND
+
+
+class TooManyAtSigns(AddressError):
+    reason = Reason.TOO_MANY_AT_SIGNS_FOUND
+
+
+class InvalidAddress(AddressError):
+    reason = Reason.INVALID_SYNTAX
+
+
+class DnsError(EngineError):
+    reason = Reason.TRANSIENT_NETWORK_FAULT
+    state = State.UNKNOWN
+
+
+class NoSuchDomain(DnsError):
+    """NXDOMAIN: the domain does not exist."""
+
+    reason = Reason.DOMAIN_IS_INEXISTENT
+    state = State.UNDELIVERABLE
+
+
+class NullMx(DnsError):
+    """RFC 7505: the domain publishes `MX 0 .` and accepts no mail."""
+
+    reason = Reason.DOMAIN_DOES_NOT_ACCEPT_MAIL
+    state = State.UNDELIVERABLE
+
+
+class NoMailServer(DnsError):
+    """No MX and no A/AAAA (or every MX host has no address)."""
+
+    reason = Reason.NO_MX_SERVERS_FOUND
+    state = State.UNDELIVERABLE
+
+
+class NoPublicMxAddress(DnsError):
+    """Every address of every mail host is private/loopback/reserved and the SSRF guard is on."""
+
+    reason = Reason.MX_ADDRESS_NOT_PUBLIC
+    state = State.UNKNOWN
+
+
+class DnsTransient(DnsError):
+    """SERVFAIL, REFUSED, timeout, no nameserver answered: says nothing about the address."""
+
+    reason = Reason.TRANSIENT_NETWORK_FAULT
+    state = State.UNKNOWN
+
+
+class SmtpError(EngineError):
+    reason = Reason.TRANSIENT_NETWORK_FAULT
+    state = State.UNKNOWN
+
+
+class SmtpTransient(SmtpError):
+    """Could not talk: refused, timeout, reset, 421, TLS failure."""
+
+
+class SmtpProtocolError(SmtpError):
+    """The server spoke something that is not SMTP (garbage, endless replies)."""
+
+
+class InternalError(EngineError):
+    """A bug in the engine; reported as unknown so the input still gets one Result."""
+
+    reason = Reason.UNKNOWN
+    state = State.UNKNOWN
