@@ -236,3 +236,17 @@ RESULT_FIELDS: tuple[str, ...] = (
     "duration_ms",
     "detail",
 )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProbeOutcome:
+    """What the SMTP stage learned about one address; verdict.py turns it into a State."""
+
+    reason: Reason  # the classified answer to RCPT TO (or why there was none)
+    reply: Reply | None = None  # the reply the reason rests on
+    host: str | None = None  # the MX host that answered
+    accept_all: bool | None = None  # the random-address probe was accepted (None: not known)
+    catch_all_reply: Reply | None = None
+    greylisted: bool = False
+    greylist_resolved: bool | None = None
+    notes: tuple[str, ...] = ()
