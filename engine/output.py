@@ -1,0 +1,100 @@
+"""Rows for jsonl, csv and table output from Result.to_dict(); pure, no printing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from engine.model import RESULT_FIELDS, Result
+
+# CSV keeps every flat field and puts the evidence in two readable columns.
+CSV_FIELDS: tuple[str, ...] = (
+    *(f for f in RESULT_FIELDS if f != "detail"),
+    "smtp_reply",
+    "notes",
+)
+TABLE_FIELDS: tuple[str, ...] = ("input", "state", "reason", "did_you_mean", "flags", "score")
+
+
+def printable(text: str) -> str:
+    """Text safe to write as UTF-8: bytes that were not UTF-8 are shown as \\xNN escapes."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "surrogateescape")
+        return raw.decode("utf-8", "backslashreplace")
+
+
+def _clean(value: Any) -> Any:
+    return printable(value) if isinstance(value, str) else value
+
+
+def jsonl_line(result: Result) -> str:
+    """One JSON object, one line; keys in the documented order."""
+    data = result.to_dict()
+    data["input"] = printable(result.input)
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def csv_row(result: Result) -> list[str]:
+    """Cells in CSV_FIELDS order; booleans as true/false, None as empty."""
+    data = result.to_dict()
+    detail = result.detail
+    data["smtp_reply"] = str(detail.reply) if detail.reply else None
+    data["notes"] = "; ".join(detail.notes) if detail.notes else None
+    return [_cell(_clean(data[f])) for f in CSV_FIELDS]
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def flag_words(result: Result) -> str:
+    f = result.flags
+    words = [
+        name
+        for name, on in (
+            ("disposable", f.disposable),
+            ("role", f.role),
+            ("free", f.free),
+            ("no_reply", f.no_reply),
+            ("accept_all", f.accept_all),
+            ("mailbox_full", f.mailbox_full),
+        )
+        if on
+    ]
+    return ",".join(words)
+
+
+def table_row(result: Result) -> list[str]:
+    """Cells in TABLE_FIELDS order for a terminal."""
+    shown = printable(result.input)
+    if len(shown) > 48:
+        shown = shown[:45] + "..."
+    return [
+        shown,
+        result.state.value,
+        result.reason.value,
+        result.did_you_mean or "",
+        flag_words(result),
+        f"{result.score:.2f}",
+    ]
+
+
+def format_table(rows: Sequence[Sequence[str]], header: Sequence[str] = TABLE_FIELDS) -> str:
+    """Aligned plain-text columns."""
+    widths = [len(h) for h in header]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in rows:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    return "\n".join(lines)

@@ -1,0 +1,158 @@
+"""check_one(): the stages in order for one input; every error becomes exactly one Result.
+
+Offline stages (syntax, typos, flags) run synchronously in `check_offline`; the DNS and SMTP
+stages come in through the small protocols below so tests can swap them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from engine.config import Config
+from engine.datasets import Datasets
+from engine.errors import AddressError, DnsError, EngineError, InternalError, NoPublicMxAddress
+from engine.model import Address, MxHost, ProbeOutcome, Reason, Result, Timings
+from engine.reputation import reputation_flags
+from engine.syntax import parse_address
+from engine.typos import TypoCorrector
+from engine.verdict import Findings, decide, error_result
+
+log = logging.getLogger(__name__)
+
+
+class MxStage(Protocol):
+    """The DNS stage as the pipeline sees it (engine.mx.MxLookup)."""
+
+    async def lookup(self, ascii_domain: str) -> tuple[MxHost, ...]: ...
+
+    async def accepts_mail(self, ascii_domain: str) -> bool | None: ...
+
+
+class ProbeStage(Protocol):
+    """The SMTP stage as the pipeline sees it (engine.smtp.SmtpProber)."""
+
+    async def probe(self, address: Address, hosts: tuple[MxHost, ...]) -> ProbeOutcome: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Deps:
+    """Everything a check needs, built once by the Verifier."""
+
+    config: Config
+    datasets: Datasets
+    typos: TypoCorrector | None = None
+    mx: MxStage | None = None
+    prober: ProbeStage | None = None
+    provider: Callable[[str], str | None] = lambda host: None
+    ip_allowed: Callable[[str], bool] = lambda ip: False
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
+
+
+def _offline_findings(raw: str, deps: Deps) -> Findings:
+    address = parse_address(raw, clean=deps.config.clean)
+    flags = reputation_flags(address, deps.datasets)
+    suggestion = None
+    if deps.typos is not None and address.domain_literal is None:
+        suggestion = deps.typos.suggest(address.ascii_domain)
+    return Findings(address=address, flags=flags, did_you_mean=suggestion)
+
+
+def check_offline(raw: str, deps: Deps) -> Result:
+    """Syntax, typos, flags and the verdict, with no network; never raises."""
+    start = time.perf_counter()
+    try:
+        findings = _offline_findings(raw, deps)
+        return decide(findings, deps.config, Timings(total_ms=_ms(start)))
+    except AddressError as exc:
+        return error_result(raw, exc, Timings(total_ms=_ms(start)))
+    except Exception:  # a bug; this input still gets exactly one Result
+        log.exception("internal error while checking an address")
+        return error_result(raw, InternalError(), Timings(total_ms=_ms(start)))
+
+
+async def check_one(raw: str, deps: Deps) -> Result:
+    """The whole pipeline for one input; never raises (cancellation passes through)."""
+    if deps.mx is None:
+        return check_offline(raw, deps)
+    start = time.perf_counter()
+    try:
+        findings = _offline_findings(raw, deps)
+    except AddressError as exc:
+        return error_result(raw, exc, Timings(total_ms=_ms(start)))
+    except Exception:
+        log.exception("internal error while checking an address")
+        return error_result(raw, InternalError(), Timings(total_ms=_ms(start)))
+    try:
+        return await _check_online(findings, deps, start)
+    except Exception:  # a bug; keep what the offline stages found
+        log.exception("internal error while checking %s", findings.address.email)
+        return decide(
+            _with(findings, error=InternalError("internal error")),
+            deps.config,
+            Timings(total_ms=_ms(start)),
+        )
+
+
+def _with(f: Findings, **changes: object) -> Findings:
+    return replace(f, **changes)  # type: ignore[arg-type]
+
+
+async def _check_online(f: Findings, deps: Deps, start: float) -> Result:
+    assert deps.mx is not None
+    address = f.address
+    dns_start = time.perf_counter()
+    dns_ms = smtp_ms = 0.0
+    try:
+        if f.did_you_mean is not None:
+            accepts = await deps.mx.accepts_mail(f.did_you_mean)
+            f = _with(
+                f,
+                suggestion_accepts_mail=accepts,
+                did_you_mean=None if accepts is False else f.did_you_mean,
+            )
+        hosts = await _mail_hosts(address, deps)
+        dns = "literal" if address.domain_literal else "implicit-mx" if hosts[0].implicit else "mx"
+        f = _with(f, hosts=hosts, dns=dns, provider=deps.provider(hosts[0].host))
+        dns_ms = _ms(dns_start)
+        skip_smtp = f.flags.disposable and deps.config.disposable_is_risky
+        if deps.prober is not None and deps.config.check_smtp and not skip_smtp:
+            smtp_start = time.perf_counter()
+            outcome = await deps.prober.probe(address, hosts)
+            smtp_ms = _ms(smtp_start)
+            f = _with(f, outcome=outcome)
+    except DnsError as exc:
+        dns_ms = _ms(dns_start)
+        f = _with(f, error=exc, dns=_dns_words(exc))
+    except EngineError as exc:
+        f = _with(f, error=exc)
+    timings = Timings(dns_ms=dns_ms, smtp_ms=smtp_ms, total_ms=_ms(start))
+    return decide(f, deps.config, timings)
+
+
+async def _mail_hosts(address: Address, deps: Deps) -> tuple[MxHost, ...]:
+    assert deps.mx is not None
+    ip = address.domain_literal
+    if ip is None:
+        return await deps.mx.lookup(address.ascii_domain)
+    # RFC 5321 §4.1.3: a domain literal names the mail host directly; the SSRF guard still applies.
+    if not deps.config.allow_private_addresses and not deps.ip_allowed(ip):
+        raise NoPublicMxAddress(f"refused non-public address literal {ip}")
+    return (MxHost(address.ascii_domain, 0, (ip,), implicit=True),)
+
+
+def _dns_words(exc: DnsError) -> str:
+    words = {
+        Reason.DOMAIN_IS_INEXISTENT: "nxdomain",
+        Reason.DOMAIN_DOES_NOT_ACCEPT_MAIL: "null-mx",
+        Reason.NO_MX_SERVERS_FOUND: "no-mail-host",
+        Reason.MX_ADDRESS_NOT_PUBLIC: "refused-non-public",
+        Reason.TRANSIENT_NETWORK_FAULT: "transient",
+    }
+    return words.get(exc.reason, "error")
