@@ -250,3 +250,51 @@ class ProbeOutcome:
     greylisted: bool = False
     greylist_resolved: bool | None = None
     notes: tuple[str, ...] = ()
+
+
+def _reply_from(data: dict[str, Any] | None) -> Reply | None:
+    if not data:
+        return None
+    return Reply(
+        code=int(data["code"]),
+        text=str(data.get("text") or ""),
+        enhanced=data.get("enhanced"),
+        stage=Stage(data.get("stage", Stage.RCPT.value)),
+    )
+
+
+def result_from_dict(data: dict[str, Any]) -> Result:
+    """The inverse of Result.to_dict() (the MX list beyond mx_record is not kept)."""
+    d = data.get("detail") or {}
+    return Result(
+        input=data["input"],
+        email=data.get("email"),
+        state=State(data["state"]),
+        reason=Reason(data["reason"]),
+        user=data.get("user"),
+        domain=data.get("domain"),
+        tag=data.get("tag"),
+        did_you_mean=data.get("did_you_mean"),
+        flags=Flags(
+            disposable=bool(data.get("disposable")),
+            role=bool(data.get("role")),
+            free=bool(data.get("free")),
+            no_reply=bool(data.get("no_reply")),
+            accept_all=data.get("accept_all"),
+            mailbox_full=bool(data.get("mailbox_full")),
+        ),
+        mx_record=data.get("mx_record"),
+        smtp_provider=data.get("smtp_provider"),
+        score=float(data.get("score") or 0.0),
+        timings=Timings(total_ms=float(data.get("duration_ms") or 0.0)),
+        detail=Detail(
+            dns=d.get("dns"),
+            reply=_reply_from(d.get("reply")),
+            catch_all_reply=_reply_from(d.get("catch_all_reply")),
+            greylisted=bool(d.get("greylisted")),
+            greylist_resolved=d.get("greylist_resolved"),
+            suggestion_accepts_mail=d.get("suggestion_accepts_mail"),
+            cleaned=bool(d.get("cleaned")),
+            notes=tuple(d.get("notes") or ()),
+        ),
+    )
