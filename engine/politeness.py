@@ -1,0 +1,113 @@
+"""Limits that keep bulk runs polite: per-MX-host and per-provider session caps, a global cap,
+a cap on new connections per minute per host, and back-off after 421s and bursts of 4xx.
+
+Reads an injected Clock; knows nothing of SMTP itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from engine.clock import Clock
+from engine.config import Politeness
+
+_WINDOW_S = 60.0
+
+
+@dataclass
+class HostState:
+    """What the gates know about one MX host."""
+
+    sessions: asyncio.Semaphore
+    connects: deque[float] = field(default_factory=deque)  # times of recent new connections
+    blocked_until: float = 0.0  # back-off: no new session before this time
+    backoff_s: float = 0.0
+    active: int = 0
+    peak: int = 0
+    opened: int = 0
+
+
+class Gates:
+    """Hands out permission to open a session to an MX host, within every limit."""
+
+    def __init__(self, limits: Politeness, clock: Clock) -> None:
+        self.limits = limits
+        self.clock = clock
+        self._global = asyncio.Semaphore(limits.sessions_total)
+        self._providers: dict[str, asyncio.Semaphore] = {}
+        self._hosts: dict[str, HostState] = {}
+        self.active_total = 0
+        self.peak_total = 0
+
+    def state(self, host: str) -> HostState:
+        st = self._hosts.get(host)
+        if st is None:
+            st = HostState(sessions=asyncio.Semaphore(self.limits.sessions_per_host))
+            self._hosts[host] = st
+        return st
+
+    def peak_per_host(self) -> dict[str, int]:
+        return {host: st.peak for host, st in self._hosts.items()}
+
+    def opened_per_host(self) -> dict[str, int]:
+        return {host: st.opened for host, st in self._hosts.items()}
+
+    @contextlib.asynccontextmanager
+    async def session(self, host: str, provider: str | None = None) -> AsyncIterator[None]:
+        """Hold a session slot for `host` (and its provider) while the block runs.
+
+        Waits for the host's back-off and for a connection-rate slot before yielding.
+        """
+        st = self.state(host)
+        provider_sem = None
+        if provider:
+            provider_sem = self._providers.setdefault(
+                provider, asyncio.Semaphore(self.limits.sessions_per_provider)
+            )
+        async with contextlib.AsyncExitStack() as stack:
+            await stack.enter_async_context(st.sessions)
+            if provider_sem is not None:
+                await stack.enter_async_context(provider_sem)
+            await stack.enter_async_context(self._global)
+            await self._wait_for_slot(st)
+            st.active += 1
+            st.opened += 1
+            st.peak = max(st.peak, st.active)
+            self.active_total += 1
+            self.peak_total = max(self.peak_total, self.active_total)
+            try:
+                yield
+            finally:
+                st.active -= 1
+                self.active_total -= 1
+
+    async def _wait_for_slot(self, st: HostState) -> None:
+        cap = self.limits.connections_per_minute_per_host
+        for _ in range(10_000):  # bounded: each pass either returns or sleeps forward
+            now = self.clock.monotonic()
+            while st.connects and now - st.connects[0] >= _WINDOW_S:
+                st.connects.popleft()
+            wait = st.blocked_until - now
+            if len(st.connects) >= cap:
+                wait = max(wait, st.connects[0] + _WINDOW_S - now)
+            if wait <= 0:
+                st.connects.append(now)
+                return
+            await self.clock.sleep(wait)
+        raise RuntimeError("connection slot never came free")  # pragma: no cover
+
+    def back_off(self, host: str) -> float:
+        """Record a 421 or a burst of 4xx from `host`; returns the new back-off in seconds."""
+        st = self.state(host)
+        base, top = self.limits.backoff_base_s, self.limits.backoff_max_s
+        st.backoff_s = min(top, st.backoff_s * 2 if st.backoff_s else base)
+        st.blocked_until = max(st.blocked_until, self.clock.monotonic() + st.backoff_s)
+        return st.backoff_s
+
+    def recovered(self, host: str) -> None:
+        """A session with `host` went well: forget its back-off."""
+        self.state(host).backoff_s = 0.0

@@ -1,0 +1,73 @@
+"""Gates: session caps, connection rate and back-off, on virtual time."""
+
+from __future__ import annotations
+
+import asyncio
+
+from engine.clock import FakeClock
+from engine.config import Politeness
+from engine.politeness import Gates
+
+
+async def test_sessions_per_host_cap_holds_under_contention() -> None:
+    gates = Gates(Politeness(sessions_per_host=2, connections_per_minute_per_host=1000), FakeClock())
+    inside = 0
+    peak = 0
+
+    async def use() -> None:
+        nonlocal inside, peak
+        async with gates.session("mx.example.com"):
+            inside += 1
+            peak = max(peak, inside)
+            for _ in range(3):
+                await asyncio.sleep(0)
+            inside -= 1
+
+    await asyncio.gather(*(use() for _ in range(20)))
+    assert peak == 2
+    assert gates.peak_per_host() == {"mx.example.com": 2}
+    assert gates.opened_per_host() == {"mx.example.com": 20}
+
+
+async def test_provider_cap_spans_hosts() -> None:
+    limits = Politeness(sessions_per_host=5, sessions_per_provider=3,
+                        connections_per_minute_per_host=1000)
+    gates = Gates(limits, FakeClock())
+    inside = 0
+    peak = 0
+
+    async def use(host: str) -> None:
+        nonlocal inside, peak
+        async with gates.session(host, "google"):
+            inside += 1
+            peak = max(peak, inside)
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            inside -= 1
+
+    await asyncio.gather(*(use(f"mx{i % 4}.google.com") for i in range(16)))
+    assert peak == 3
+
+
+async def test_connection_rate_waits_for_the_window() -> None:
+    clock = FakeClock()
+    gates = Gates(Politeness(connections_per_minute_per_host=3), clock)
+    for _ in range(5):
+        async with gates.session("mx.example.com"):
+            pass
+    # The 4th and 5th connections had to wait for the first ones to leave the 60 s window.
+    assert clock.monotonic() >= 60.0
+    assert sum(clock.sleeps) >= 60.0
+
+
+async def test_back_off_doubles_and_delays_the_next_session() -> None:
+    clock = FakeClock()
+    gates = Gates(Politeness(backoff_base_s=5, backoff_max_s=12), clock)
+    assert gates.back_off("mx") == 5
+    assert gates.back_off("mx") == 10
+    assert gates.back_off("mx") == 12
+    async with gates.session("mx"):
+        pass
+    assert clock.monotonic() >= 12
+    gates.recovered("mx")
+    assert gates.back_off("mx") == 5
