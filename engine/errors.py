@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from engine.model import Reason, State
+from engine.model import Reason, Reply, Stage, State
 
 
 class EngineError(Exception):
@@ -81,8 +81,17 @@ class DnsTransient(DnsError):
 
 
 class SmtpError(EngineError):
+    """Carries the reply that ended the dialogue (if any) and the step it happened at."""
+
     reason = Reason.TRANSIENT_NETWORK_FAULT
     state = State.UNKNOWN
+
+    def __init__(
+        self, message: str = "", *, reply: Reply | None = None, stage: Stage | None = None
+    ) -> None:
+        super().__init__(message)
+        self.reply = reply
+        self.stage = stage if stage is not None or reply is None else reply.stage
 
 
 class SmtpTransient(SmtpError):
