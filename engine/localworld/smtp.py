@@ -1,0 +1,433 @@
+"""Loopback SMTP servers that behave like real MX hosts, well and badly, for tests and the demo.
+
+They listen on 127.0.0.0/8 only, never deliver anything, and count what they were sent: every
+connection, the peak of concurrent sessions and each command line, so a test can prove that no
+DATA was ever sent. Each runs in the caller's event loop (`async with`) or in a thread of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import ssl
+import threading
+import weakref
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, TypeVar
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+_S = TypeVar("_S", bound="LoopbackServer")
+_LINE_LIMIT = 4096  # longest command line a raw server reads
+_ENDLESS_MAX_BYTES = 1 << 20  # an "endless" reply still ends after 1 MiB
+_STOP_WAIT_S = 2.0
+
+GREYLIST_REPLY = "450 4.2.0 <{rcpt}>: Recipient address rejected: Greylisted, try again later"
+UNKNOWN_REPLY = "550 5.1.1 <{rcpt}>: Recipient address rejected: User unknown"
+FULL_REPLY = "552 5.2.2 <{rcpt}>: Mailbox full"
+DISABLED_REPLY = "550 5.2.1 <{rcpt}>: Mailbox disabled, not accepting messages"
+BLOCKED_REPLY = (
+    "550 5.7.1 Service unavailable, Client host [{peer}] blocked using Spamhaus; "
+    "To request removal from this list see the list operator's site"
+)
+TOO_MANY_REPLY = "452 4.5.3 Too many recipients (AS780090)"
+ACCEPT_REPLY = "250 2.1.5 Recipient <{rcpt}> OK"
+
+
+@dataclass
+class ServerStats:
+    """What a server saw. Lists grow only while the server runs; tests read them afterwards."""
+
+    connections: int = 0
+    active: int = 0
+    peak: int = 0
+    commands: list[str] = field(default_factory=list)  # each line received, CRLF removed
+    errors: list[str] = field(default_factory=list)  # sessions that ended in an exception
+
+    def opened(self) -> None:
+        self.connections += 1
+        self.active += 1
+        self.peak = max(self.peak, self.active)
+
+    def closed(self) -> None:
+        self.active -= 1
+
+    def verbs(self) -> list[str]:
+        """The command words received, upper-case, in order ("EHLO", "MAIL", "RCPT", ...)."""
+        return [line.split(" ", 1)[0].upper() for line in self.commands if line]
+
+    def count(self, verb: str) -> int:
+        return self.verbs().count(verb.upper())
+
+
+class LoopbackServer:
+    """Base of the family: `async with Server(...) as s` or `with s.running_in_thread()`."""
+
+    def __init__(self, host: str = "127.0.0.25", port: int = 0) -> None:
+        if not ipaddress.ip_address(host).is_loopback:
+            raise ValueError(f"loopback servers listen on 127.0.0.0/8 only, not {host}")
+        self.host = host
+        self.port = port
+        self.stats = ServerStats()
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._transports: set[asyncio.BaseTransport] = set()
+
+    async def start(self) -> None:
+        self._server = await self._listen()
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def _listen(self) -> asyncio.Server:
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        """Stop listening, drop every open session and wait (bounded) for their tasks."""
+        if self._server is None:
+            return
+        self._server.close()
+        for transport in list(self._transports):
+            transport.close()  # the sessions see end of input and finish on their own
+        tasks = [t for t in self._tasks if not t.done()]
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=_STOP_WAIT_S)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=_STOP_WAIT_S)
+        await asyncio.wait_for(self._server.wait_closed(), _STOP_WAIT_S)
+        self._server = None
+
+    async def __aenter__(self: _S) -> _S:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @contextlib.contextmanager
+    def running_in_thread(self: _S, timeout_s: float = 5.0) -> Iterator[_S]:
+        """Serve from a thread with its own event loop (for scripts and the demo)."""
+        loop = asyncio.new_event_loop()
+        started = threading.Event()
+        failure: list[BaseException] = []
+
+        def main() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self.start())
+            except Exception as exc:
+                failure.append(exc)
+                started.set()
+                loop.close()
+                return
+            started.set()
+            loop.run_forever()
+            loop.run_until_complete(self.stop())
+            loop.close()
+
+        thread = threading.Thread(target=main, name=f"smtp-{self.host}", daemon=True)
+        thread.start()
+        if not started.wait(timeout_s):
+            raise RuntimeError(f"server on {self.host} did not start in {timeout_s} s")
+        if failure:
+            thread.join(timeout_s)
+            raise failure[0]
+        try:
+            yield self
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout_s)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.host, self.port
+
+    def _keep(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _track(self, transport: asyncio.BaseTransport) -> None:
+        self._transports.add(transport)
+        self.stats.opened()
+
+    def _untrack(self, transport: asyncio.BaseTransport | None) -> None:
+        if transport is not None and transport in self._transports:
+            self._transports.discard(transport)
+            self.stats.closed()
+
+
+# A well-behaved mail server, on aiosmtpd ------------------------------------------------------
+
+
+class _CountingSMTP(SMTP):
+    """aiosmtpd's SMTP that tells its server about connections and every line it receives."""
+
+    def __init__(self, owner: LoopbackServer, handler: object, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self._owner = owner
+        self._raw: asyncio.BaseTransport | None = None
+        self._pending = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self._raw is None:  # the second call is the TLS layer after STARTTLS
+            self._raw = transport
+            self._owner._track(transport)
+        super().connection_made(transport)
+        if self._handler_coroutine is not None:
+            self._owner._keep(self._handler_coroutine)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        self._owner._untrack(self._raw)
+        super().connection_lost(error)
+
+    def data_received(self, data: bytes) -> None:
+        lines = (self._pending + data).split(b"\n")
+        self._pending = lines.pop()[-_LINE_LIMIT:]
+        for line in lines:
+            self._owner.stats.commands.append(line.rstrip(b"\r").decode("utf-8", "replace"))
+        super().data_received(data)
+
+
+class _MailboxHandler:
+    def __init__(self, server: MailboxServer) -> None:
+        self._server = server
+        self._rcpts: weakref.WeakKeyDictionary[Envelope, int] = weakref.WeakKeyDictionary()
+
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        s = self._server
+        seen = self._rcpts.get(envelope, 0)
+        self._rcpts[envelope] = seen + 1
+        key = address.casefold()
+        peer = session.peer[0] if isinstance(session.peer, tuple) else "127.0.0.1"
+        if s.blocked:
+            return BLOCKED_REPLY.format(peer=peer)
+        if s.rcpt_per_transaction is not None and seen >= s.rcpt_per_transaction:
+            return TOO_MANY_REPLY
+        triplet = (str(envelope.mail_from).casefold(), key)
+        if s.greylist and triplet not in s.greylist_passed:
+            s.greylist_passed.add(triplet)  # postgrey lets the same triplet in on its retry
+            return GREYLIST_REPLY.format(rcpt=address)
+        if key in s.full:
+            return FULL_REPLY.format(rcpt=address)
+        if key in s.disabled:
+            return DISABLED_REPLY.format(rcpt=address)
+        if key in s.users or (s.catch_all and key.rpartition("@")[2] in s.domains):
+            envelope.rcpt_tos.append(address)
+            return ACCEPT_REPLY.format(rcpt=address)
+        return UNKNOWN_REPLY.format(rcpt=address)
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        return "554 5.7.0 This server never takes a message"
+
+    async def handle_exception(self, error: Exception) -> str:
+        # A client that gives up mid-handshake (an untrusted certificate) is expected here.
+        self._server.stats.errors.append(f"{type(error).__name__}: {error}")
+        return "421 4.3.0 Error: closing"
+
+
+class _HeloOnlyHandler(_MailboxHandler):
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        return ["502 5.5.2 Error: command not recognized"]
+
+
+class MailboxServer(LoopbackServer):
+    """A Postfix-like MX: knows its users, rejects unknown ones at RCPT time with 550 5.1.1.
+
+    Args:
+        users: addresses that exist ("alice@example.test"); their domains are this server's.
+        catch_all: accept any local part at this server's domains (250 for everything).
+        full / disabled: addresses answered 552 5.2.2 / 550 5.2.1.
+        greylist: answer 450 4.2.0 to each (sender, recipient) the first time, as postgrey does.
+        smtputf8: advertise SMTPUTF8 (RFC 6531); without it MAIL ... SMTPUTF8 is refused.
+        tls: a server-side context: advertise STARTTLS and use it.
+        blocked: refuse every RCPT with a Spamhaus-style 550 5.7.1 (our IP is "listed").
+        rcpt_per_transaction: answer 452 4.5.3 past this many RCPTs in one transaction.
+        ehlo: False makes an old server that refuses EHLO and only knows HELO.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.25",
+        port: int = 0,
+        *,
+        users: Iterable[str] = (),
+        domains: Iterable[str] = (),
+        catch_all: bool = False,
+        full: Iterable[str] = (),
+        disabled: Iterable[str] = (),
+        greylist: bool = False,
+        smtputf8: bool = True,
+        tls: ssl.SSLContext | None = None,
+        blocked: bool = False,
+        rcpt_per_transaction: int | None = None,
+        ehlo: bool = True,
+        hostname: str = "mx.example.test",
+    ) -> None:
+        super().__init__(host, port)
+        self.users = frozenset(u.casefold() for u in users)
+        self.full = frozenset(u.casefold() for u in full)
+        self.disabled = frozenset(u.casefold() for u in disabled)
+        every = self.users | self.full | self.disabled
+        self.domains = frozenset(d.casefold() for d in domains) | {
+            u.rpartition("@")[2] for u in every
+        }
+        self.catch_all = catch_all
+        self.greylist = greylist
+        self.greylist_passed: set[tuple[str, str]] = set()
+        self.smtputf8 = smtputf8
+        self.tls = tls
+        self.blocked = blocked
+        self.rcpt_per_transaction = rcpt_per_transaction
+        self.hostname = hostname
+        self._handler = _MailboxHandler(self) if ehlo else _HeloOnlyHandler(self)
+
+    async def _listen(self) -> asyncio.Server:
+        loop = asyncio.get_running_loop()
+        return await loop.create_server(
+            lambda: _CountingSMTP(
+                self,
+                self._handler,
+                hostname=self.hostname,
+                ident="ESMTP",
+                enable_SMTPUTF8=self.smtputf8,
+                tls_context=self.tls,
+                timeout=30,
+                loop=loop,
+            ),
+            host=self.host,
+            port=self.port,
+        )
+
+
+def self_signed_tls(hostname: str = "mx.example.test") -> ssl.SSLContext:
+    """A server context with a certificate no client trusts (a throw-away CA, via trustme)."""
+    import trustme  # test dependency; only the TLS servers need it
+
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(hostname).configure_cert(context)
+    return context
+
+
+# Misbehaving servers, on plain asyncio streams ------------------------------------------------
+
+
+class RawServer(LoopbackServer):
+    """A server that speaks (or fails to speak) SMTP line by line, as a subclass scripts it."""
+
+    async def _listen(self) -> asyncio.Server:
+        return await asyncio.start_server(
+            self._client, host=self.host, port=self.port, limit=_LINE_LIMIT
+        )
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._keep(task)
+        self._track(writer.transport)
+        try:
+            await self._talk(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            self._untrack(writer.transport)
+            writer.close()
+
+    async def _talk(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError
+
+    async def _read(self, reader: asyncio.StreamReader) -> str | None:
+        """One command line, logged; None at end of input."""
+        line = await reader.readline()
+        if not line:
+            return None
+        text = line.rstrip(b"\r\n").decode("utf-8", "replace")
+        self.stats.commands.append(text)
+        return text
+
+    @staticmethod
+    async def _send(writer: asyncio.StreamWriter, *lines: str | bytes) -> None:
+        for line in lines:
+            writer.write((line.encode() if isinstance(line, str) else line) + b"\r\n")
+        await writer.drain()
+
+
+class GreetingRefusedServer(RawServer):
+    """Answers the connection with a 421 (or the given reply) and hangs up (RFC 5321 §3.1)."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.25",
+        port: int = 0,
+        reply: str = "421 4.3.2 Service not available, closing transmission channel",
+    ) -> None:
+        super().__init__(host, port)
+        self.reply = reply
+
+    async def _talk(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await self._send(writer, self.reply)
+
+
+class TarpitServer(RawServer):
+    """Accepts the connection and never says a word; only the client's timeout ends it."""
+
+    async def _talk(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await self._read(reader) is not None:  # ends at EOF or when stop() cancels it
+            pass
+
+
+class DropAfterEhloServer(RawServer):
+    """Greets, reads EHLO and closes the connection without an answer."""
+
+    async def _talk(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await self._send(writer, "220 mx.example.test ESMTP")
+        await self._read(reader)
+
+
+class GarbageServer(RawServer):
+    """Something else listens on the port (an SSH daemon, a web server): not SMTP."""
+
+    def __init__(
+        self, host: str = "127.0.0.25", port: int = 0, banner: bytes = b"SSH-2.0-OpenSSH_9.2p1"
+    ) -> None:
+        super().__init__(host, port)
+        self.banner = banner
+
+    async def _talk(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await self._send(writer, self.banner)
+        await self._read(reader)
+
+
+class EndlessReplyServer(RawServer):
+    """Greets, then answers EHLO with a multi-line reply that never ends (up to 1 MiB)."""
+
+    async def _talk(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await self._send(writer, "220 mx.example.test ESMTP")
+        await self._read(reader)
+        sent = 0
+        line = b"250-" + b"X" * 60
+        while sent < _ENDLESS_MAX_BYTES and not writer.is_closing():
+            await self._send(writer, *([line] * 64))
+            sent += 64 * (len(line) + 2)
