@@ -1,0 +1,590 @@
+"""The SMTP stage: ask each MX whether it takes RCPT TO for an address, and whether it takes any.
+
+The only module that imports aiosmtplib. It never sends DATA, never connects to an IP the DNS stage
+did not approve (nor, unless allowed, to a non-public one) and never puts CR, LF or NUL on the wire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import re
+import secrets
+import socket
+import ssl
+import string
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import aiosmtplib
+
+from engine.clock import Clock, SystemClock
+from engine.config import Config, TlsPolicy
+from engine.errors import (
+    InvalidAddress,
+    NoMailServer,
+    NoPublicMxAddress,
+    SmtpError,
+    SmtpProtocolError,
+    SmtpTransient,
+)
+from engine.model import Address, MxHost, ProbeOutcome, Reason, Reply, Stage
+from engine.replies import classify, is_greylisting, is_too_many_recipients, parse_enhanced
+
+log = logging.getLogger(__name__)
+
+_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f]")  # CR, LF, NUL and every other control character
+_MAX_REPLY_LINES = 100  # aiosmtplib already caps a reply at 32 KiB and a line at 8 KiB
+_MAX_REPLY_TEXT = 1000  # characters of a reply kept as evidence
+_RANDOM_LOCAL_LENGTH = 24
+_RANDOM_ALPHABET = string.ascii_lowercase + string.digits
+_CATCH_ALL_TTL_S = 3600.0
+_QUIT_TIMEOUT_S = 2.0  # QUIT is a courtesy: never let it hold up an answer
+_PRIVATE_TLDS = (".local", ".localdomain", ".lan", ".home", ".internal", ".home.arpa")
+
+
+class SmtpSession(Protocol):
+    """One open, greeted SMTP connection; every answer comes back as a Reply."""
+
+    host: str
+    ip: str
+    extensions: frozenset[str]  # upper-case EHLO keywords ("STARTTLS", "SMTPUTF8", ...)
+
+    async def mail(self, sender: str, *, smtputf8: bool = False) -> Reply: ...
+
+    async def rcpt(self, recipient: str) -> Reply: ...
+
+    async def rset(self) -> Reply: ...
+
+
+class SmtpTransport(Protocol):
+    """Opens sessions: connect, greeting, EHLO (HELO fallback), STARTTLS per policy; QUIT on exit.
+
+    `open` raises SmtpTransient / SmtpProtocolError when it could not talk, NoPublicMxAddress
+    for an address the SSRF guard refuses.
+    """
+
+    def open(self, host: str, ip: str, port: int) -> AbstractAsyncContextManager[SmtpSession]: ...
+
+
+# Pure pieces ------------------------------------------------------------------------------
+
+
+def parse_reply(code: int, message: str, stage: Stage) -> Reply:
+    """A Reply from a basic code and aiosmtplib's message (lines joined by "\\n").
+
+    The RFC 3463 code is taken from the first line when its class matches the basic code's;
+    later lines repeating it are trimmed. Raises SmtpProtocolError for what is not SMTP.
+    """
+    if not 200 <= code <= 599:
+        raise SmtpProtocolError(f"not an SMTP reply: {message[:80]!r}", stage=stage)
+    # Keep the evidence printable and encodable whatever the server sent.
+    message = message.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    lines = [_FORBIDDEN.sub(" ", line).strip() for line in message.split("\n")]
+    if len(lines) > _MAX_REPLY_LINES:
+        raise SmtpProtocolError(f"reply of {len(lines)} lines", stage=stage)
+    enhanced, _ = parse_enhanced(lines[0])
+    if enhanced is not None and enhanced[0] != str(code)[0]:
+        enhanced = None  # RFC 3463 §2: the class must agree with the basic code
+    parts = []
+    for line in lines:
+        found, rest = parse_enhanced(line)
+        parts.append(rest if found is not None and found == enhanced else line)
+    text = " ".join(part for part in parts if part)
+    return Reply(code, text[:_MAX_REPLY_TEXT], enhanced, stage)
+
+
+def guard_argument(arg: str) -> str:
+    """The transport's seam: refuse an argument that could end the line and start a command.
+
+    Raises InvalidAddress for CR, LF, NUL or any other control character; returns `arg`.
+    """
+    if _FORBIDDEN.search(arg):
+        raise InvalidAddress(f"control character in SMTP argument {arg[:40]!r}")
+    return arg
+
+
+def random_local() -> str:
+    """An improbable local part for the catch-all probe: 24 random lower-case letters and digits."""
+    return "".join(secrets.choice(_RANDOM_ALPHABET) for _ in range(_RANDOM_LOCAL_LENGTH))
+
+
+def is_public_ip(ip: str) -> bool:
+    """True for a global unicast address, judging mapped/NAT64/6to4/Teredo forms by their IPv4.
+
+    The transport's own last check; mx.py vets addresses first (same layer, so not imported).
+    """
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.scope_id:
+            return False  # a zone index only means something on this machine
+        embedded = addr.ipv4_mapped or addr.sixtofour or (addr.teredo or (None, None))[1]
+        if embedded is None and addr in ipaddress.IPv6Network("64:ff9b::/96"):
+            embedded = ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
+        if embedded is not None and not is_public_ip(str(embedded)):
+            return False
+    return addr.is_global and not addr.is_multicast
+
+
+def looks_like_mail_name(name: str) -> bool:
+    """Whether a HELO name could be a real, resolvable host name (not "localhost", an IP...)."""
+    name = name.lower().rstrip(".")
+    if "." not in name or name == "localhost" or name.endswith(".localhost"):
+        return False
+    if name.endswith(_PRIVATE_TLDS) or name.strip("[]").replace(".", "").isdigit():
+        return False
+    with contextlib.suppress(ValueError):
+        ipaddress.ip_address(name.strip("[]"))
+        return False
+    return True
+
+
+def helo_name_for(config: Config, fqdn: str) -> str:
+    """The EHLO name: the configured one, else this machine's FQDN (never somebody else's)."""
+    return config.helo_name or fqdn or "localhost"
+
+
+def mail_from_for(config: Config, helo: str) -> str:
+    """MAIL FROM: the configured one ("" is the null sender <>), else verify@<helo name>."""
+    return config.mail_from if config.mail_from is not None else f"verify@{helo}"
+
+
+class _Identity:
+    """HELO name and sender, worked out once on first use (getfqdn may block on DNS)."""
+
+    def __init__(self, config: Config, fqdn: Callable[[], str]) -> None:
+        self._config = config
+        self._fqdn = fqdn
+        self._helo: str | None = None
+
+    async def helo(self) -> str:
+        if self._helo is None:
+            fqdn = "" if self._config.helo_name else await asyncio.to_thread(self._fqdn)
+            name = helo_name_for(self._config, fqdn)
+            if not looks_like_mail_name(name):
+                log.warning(
+                    "HELO name %r does not look like a public host name; receiving servers "
+                    "may distrust or refuse it: set Config.helo_name to a name whose A record "
+                    "and PTR point at this machine",
+                    name,
+                )
+            self._helo = name
+        return self._helo
+
+    async def sender(self) -> str:
+        if self._config.mail_from is not None:
+            return self._config.mail_from
+        return mail_from_for(self._config, await self.helo())
+
+
+# The aiosmtplib adapter ---------------------------------------------------------------------
+
+
+def _tls_context(verify: bool) -> ssl.SSLContext:
+    if verify:
+        return ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    # RFC 7435: opportunistic TLS between MTAs encrypts without authenticating; no CA store.
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _failure(exc: Exception, stage: Stage, what: str) -> SmtpError:
+    """Translate an aiosmtplib/OS error into ours, keeping any reply it carried."""
+    code = getattr(exc, "code", None)
+    message = str(getattr(exc, "message", exc))
+    if isinstance(code, int) and 200 <= code <= 599:
+        reply = parse_reply(code, message, stage)
+        return SmtpTransient(f"{what}: {reply}", reply=reply)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return SmtpProtocolError(f"{what}: {message[:120]}", stage=stage)
+    return SmtpTransient(f"{what}: {type(exc).__name__}: {message[:120]}", stage=stage)
+
+
+class _AioSession:
+    def __init__(self, client: aiosmtplib.SMTP, host: str, ip: str, command_s: float) -> None:
+        self.host = host
+        self.ip = ip
+        self.extensions = frozenset(k.upper() for k in client.esmtp_extensions)
+        self._client = client
+        self._command_s = command_s
+        self._utf8 = False
+
+    async def mail(self, sender: str, *, smtputf8: bool = False) -> Reply:
+        self._utf8 = smtputf8
+        params = [b"SMTPUTF8"] if smtputf8 else []
+        return await self._command(Stage.MAIL, b"MAIL", f"FROM:<{sender}>", *params)
+
+    async def rcpt(self, recipient: str) -> Reply:
+        return await self._command(Stage.RCPT, b"RCPT", f"TO:<{recipient}>")
+
+    async def rset(self) -> Reply:
+        return await self._command(Stage.RSET, b"RSET")
+
+    async def _command(self, stage: Stage, verb: bytes, *args: str | bytes) -> Reply:
+        encoding = "utf-8" if self._utf8 else "ascii"
+        try:  # every argument passes the guard before anything is written
+            wire = [a if isinstance(a, bytes) else guard_argument(a).encode(encoding) for a in args]
+        except UnicodeEncodeError as exc:
+            raise InvalidAddress("a non-ASCII address needs an SMTPUTF8 transaction") from exc
+        try:
+            response = await self._client.execute_command(verb, *wire, timeout=self._command_s)
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise _failure(exc, stage, verb.decode()) from exc
+        reply = parse_reply(response.code, response.message, stage)
+        if reply.code == 421:  # RFC 5321 §3.8: the server is closing the channel
+            raise SmtpTransient(f"{verb.decode()}: {reply}", reply=reply)
+        return reply
+
+    async def quit(self) -> None:
+        with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+            await self._client.quit(timeout=min(self._command_s, _QUIT_TIMEOUT_S))
+        self._client.close()
+
+
+class AioSmtpTransport:
+    """SmtpTransport on aiosmtplib, connecting to the exact IP the DNS stage approved."""
+
+    def __init__(self, config: Config, *, fqdn: Callable[[], str] = socket.getfqdn) -> None:
+        self._config = config
+        self._identity = _Identity(config, fqdn)
+        self._context: ssl.SSLContext | None = None
+
+    def open(self, host: str, ip: str, port: int) -> AbstractAsyncContextManager[SmtpSession]:
+        return self._open(host, ip, port)
+
+    @asynccontextmanager
+    async def _open(self, host: str, ip: str, port: int) -> AsyncIterator[SmtpSession]:
+        # A name would be resolved again here, after the DNS stage vetted it: DNS rebinding.
+        try:
+            family = socket.AF_INET6 if ipaddress.ip_address(ip).version == 6 else socket.AF_INET
+        except ValueError:
+            raise NoPublicMxAddress(f"not an IP address: {ip!r}") from None
+        if not self._config.allow_private_addresses and not is_public_ip(ip):
+            raise NoPublicMxAddress(f"{ip} is not a public address")
+        client = await self._connect(host, ip, port, family)
+        session = _AioSession(client, host, ip, self._config.timeouts.command_s)
+        done = False
+        try:
+            yield session
+            done = True
+        finally:
+            if done:
+                await session.quit()
+            else:
+                client.close()
+
+    async def _connect(self, host: str, ip: str, port: int, family: int) -> aiosmtplib.SMTP:
+        t = self._config.timeouts
+        helo = await self._identity.helo()
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        try:
+            loop = asyncio.get_running_loop()
+            await asyncio.wait_for(loop.sock_connect(sock, (ip, port)), t.connect_s)
+        except (OSError, asyncio.TimeoutError) as exc:
+            sock.close()
+            raise _failure(exc, Stage.CONNECT, f"connect {ip}:{port}") from exc
+        if self._context is None:  # loading the CA store reads files: once, off the loop
+            self._context = await asyncio.to_thread(_tls_context, self._config.verify_certificates)
+        context = self._context
+        client = aiosmtplib.SMTP(
+            sock=sock,
+            local_hostname=helo,
+            timeout=t.command_s,
+            start_tls=False,  # we decide below, per TlsPolicy
+            validate_certs=self._config.verify_certificates,
+            tls_context=context,
+        )
+        ready = False
+        try:
+            await self._greet(client, helo, t.greeting_s)
+            await self._maybe_starttls(client, host, helo, context)
+            ready = True
+        finally:
+            if not ready:
+                client.close()
+                sock.close()
+        return client
+
+    async def _greet(self, client: aiosmtplib.SMTP, helo: str, greeting_s: float) -> None:
+        try:
+            await client.connect(timeout=greeting_s)
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise _failure(exc, Stage.GREETING, "greeting") from exc
+        await self._hello(client, helo)
+
+    async def _hello(self, client: aiosmtplib.SMTP, helo: str) -> None:
+        command_s = self._config.timeouts.command_s
+        try:
+            await client.ehlo(hostname=helo, timeout=command_s)
+            return
+        except aiosmtplib.SMTPHeloError as exc:
+            if exc.code == 421 or not client.is_connected:
+                raise _failure(exc, Stage.EHLO, "EHLO") from exc
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise _failure(exc, Stage.EHLO, "EHLO") from exc
+        try:  # RFC 5321 §3.2: a server that does not know EHLO still takes HELO
+            await client.helo(hostname=helo, timeout=command_s)
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise _failure(exc, Stage.EHLO, "HELO") from exc
+
+    async def _maybe_starttls(
+        self, client: aiosmtplib.SMTP, host: str, helo: str, context: ssl.SSLContext
+    ) -> None:
+        policy = self._config.starttls
+        if policy is TlsPolicy.NEVER:
+            return
+        if not client.supports_extension("starttls"):
+            if policy is TlsPolicy.REQUIRED:
+                raise SmtpTransient("STARTTLS required but not offered", stage=Stage.STARTTLS)
+            return
+        try:
+            await client.starttls(
+                server_hostname=host, tls_context=context, timeout=self._config.timeouts.command_s
+            )
+        except aiosmtplib.SMTPResponseException as exc:
+            # A refused STARTTLS (454) leaves a usable plaintext session.
+            if policy is TlsPolicy.REQUIRED or exc.code == 421 or not client.is_connected:
+                raise _failure(exc, Stage.STARTTLS, "STARTTLS") from exc
+            return
+        except (aiosmtplib.SMTPException, OSError) as exc:  # ssl.SSLError is an OSError
+            raise _failure(exc, Stage.STARTTLS, "STARTTLS") from exc
+        await self._hello(client, helo)  # RFC 3207 §4.2: forget what was said before TLS
+
+
+# The prober -----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Answer:
+    """What one session learned; filled as it goes, so a budget cut keeps what was answered."""
+
+    host: str
+    reason: Reason | None = None
+    reply: Reply | None = None
+    accept_all: bool | None = None
+    catch_all_reply: Reply | None = None
+    greylisted: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Job:
+    """One call of probe(): what it sends, when it started, what it noted on the way."""
+
+    address: Address
+    recipient: str
+    sender: str
+    start: float
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _CatchAll:
+    accept_all: bool
+    reply: Reply
+    at: float
+
+
+class SmtpProber:
+    """The SMTP stage: `probe()` one address against its MX hosts; never sends DATA.
+
+    Keeps each domain's catch-all verdict (bounded, an hour) so one domain is probed once.
+    """
+
+    def __init__(
+        self,
+        transport: SmtpTransport,
+        config: Config,
+        clock: Clock | None = None,
+        *,
+        fqdn: Callable[[], str] = socket.getfqdn,
+        catch_all_cache_size: int = 4096,
+    ) -> None:
+        self._transport = transport
+        self._config = config
+        self._clock = clock or SystemClock()
+        self._identity = _Identity(config, fqdn)
+        self._catch_all: OrderedDict[str, _CatchAll] = OrderedDict()
+        self._catch_all_size = max(1, catch_all_cache_size)
+
+    async def probe(self, address: Address, hosts: tuple[MxHost, ...]) -> ProbeOutcome:
+        """Ask the MX hosts about `address`, in preference order, within `timeouts.budget_s`.
+
+        Raises InvalidAddress (control characters), NoMailServer (no address to try) and
+        NoPublicMxAddress (every address refused by the SSRF guard); every SMTP answer and
+        every failure to talk becomes the ProbeOutcome.
+        """
+        recipient = guard_argument(address.ascii_email)
+        by_preference = sorted(hosts, key=lambda mx: mx.preference)
+        targets = [(mx.host, ip) for mx in by_preference for ip in mx.ips]
+        if not targets:
+            raise NoMailServer(f"no mail host address for {address.ascii_domain}")
+        if not self._config.allow_private_addresses:
+            targets = [t for t in targets if is_public_ip(t[1])]
+            if not targets:
+                raise NoPublicMxAddress(f"no public mail host address for {address.ascii_domain}")
+        sender = guard_argument(await self._identity.sender())
+        job = _Job(address, recipient, sender, self._clock.monotonic())
+        answer, target = await self._first_answer(job, targets)
+        greylisted, resolved = answer.greylisted, None
+        if greylisted and self._config.greylist_retry:
+            answer, resolved = await self._greylist_retry(job, answer, target)
+        return ProbeOutcome(
+            reason=answer.reason or Reason.TRANSIENT_NETWORK_FAULT,
+            reply=answer.reply,
+            host=answer.host,
+            accept_all=answer.accept_all,
+            catch_all_reply=answer.catch_all_reply,
+            greylisted=greylisted,
+            greylist_resolved=resolved,
+            notes=tuple(job.notes + answer.notes),
+        )
+
+    def _left_s(self, job: _Job) -> float:
+        return self._config.timeouts.budget_s - (self._clock.monotonic() - job.start)
+
+    async def _first_answer(
+        self, job: _Job, targets: list[tuple[str, str]]
+    ) -> tuple[_Answer, tuple[str, str]]:
+        """Each address once, in order (fail-over); then up to `transient_retries` more attempts
+        on the next addresses that may recover, after a back-off that doubles."""
+        cfg = self._config
+        last = (_Answer(targets[0][0]), targets[0])
+        hopeless: set[tuple[str, str]] = set()  # TLS and protocol failures repeat themselves
+        retries = 0
+        for n in range(len(targets) * (1 + cfg.transient_retries)):
+            target = targets[n % len(targets)]
+            if n >= len(targets):
+                if retries >= cfg.transient_retries:
+                    break
+                if target in hopeless:
+                    continue
+                delay = cfg.retry_backoff_s * 2**retries
+                if self._left_s(job) <= delay:
+                    job.notes.append(f"no retry: a {delay:g} s back-off does not fit the budget")
+                    break
+                retries += 1
+                await self._clock.sleep(delay)
+            try:
+                answer = await self._attempt(job, target)
+            except SmtpError as exc:
+                job.notes.append(f"{target[0]} [{target[1]}]: {exc}")
+                last = (_Answer(target[0], exc.reason, exc.reply), target)
+                if exc.reply is not None and classify(exc.reply).reason is Reason.SENDER_BLOCKED:
+                    last[0].reason = Reason.SENDER_BLOCKED  # about us: other hosts say the same
+                    return last
+                if isinstance(exc, SmtpProtocolError) or exc.stage is Stage.STARTTLS:
+                    hopeless.add(target)
+                continue
+            if answer.reason is Reason.TRANSIENT_NETWORK_FAULT and not answer.greylisted:
+                # A 4xx that is not greylisting says nothing about the mailbox: ask elsewhere.
+                job.notes.append(f"{target[0]} [{target[1]}]: {answer.reply}")
+                last = (answer, target)
+                continue
+            return answer, target
+        return last
+
+    async def _greylist_retry(
+        self, job: _Job, first: _Answer, target: tuple[str, str]
+    ) -> tuple[_Answer, bool | None]:
+        """RFC 6647 §2.1: greylisting wants the same client back later; come back once, to the
+        same address, if the wait fits the budget. Returns the answer and whether it settled."""
+        delay = self._config.greylist_delay_s
+        if self._left_s(job) <= delay:
+            job.notes.append(f"greylisted; a retry after {delay:g} s does not fit the budget")
+            return first, None
+        await self._clock.sleep(delay)
+        try:
+            second = await self._attempt(job, target)
+        except SmtpError as exc:
+            job.notes.append(f"greylist retry failed: {exc}")
+            return first, False
+        if second.greylisted:
+            job.notes.append("greylisted again on retry")
+        return second, not second.greylisted
+
+    async def _attempt(self, job: _Job, target: tuple[str, str]) -> _Answer:
+        """One session with one address, cut off where the budget ends."""
+        answer = _Answer(target[0])
+        left = self._left_s(job)
+        if left <= 0:
+            raise SmtpTransient("the budget for this address is spent")
+        try:
+            await asyncio.wait_for(self._session(job, target, answer), left)
+        except asyncio.TimeoutError:
+            if answer.reason is None:
+                raise SmtpTransient("the budget for this address ran out") from None
+            answer.notes.append("the budget ran out after the answer")
+        return answer
+
+    async def _session(self, job: _Job, target: tuple[str, str], out: _Answer) -> None:
+        host, ip = target
+        address = job.address
+        async with self._transport.open(host, ip, self._config.smtp_port) as session:
+            if address.is_smtputf8 and "SMTPUTF8" not in session.extensions:
+                # RFC 6531 §3.4: a non-ASCII mailbox can only be named to an SMTPUTF8 server.
+                out.reason = Reason.SERVER_DOES_NOT_SUPPORT_INTERNATIONAL_MAILBOXES
+                out.notes.append(f"{host} does not offer SMTPUTF8")
+                return
+            reply = await session.mail(job.sender, smtputf8=address.is_smtputf8)
+            if reply.code // 100 != 2:
+                self._record(out, reply)
+                return
+            self._record(out, await session.rcpt(job.recipient))
+            if out.reason is Reason.MAILBOX_DOES_NOT_EXIST:
+                out.accept_all = False  # it refused one address, so it does not take all
+            elif out.reason is Reason.SUCCESS and self._config.detect_catch_all:
+                try:
+                    await self._catch_all_probe(session, job, out)
+                except SmtpError as exc:  # the real answer stands; only the probe is open
+                    out.notes.append(f"catch-all probe failed: {exc}")
+                    return
+            with contextlib.suppress(SmtpError):
+                await session.rset()
+
+    @staticmethod
+    def _record(out: _Answer, reply: Reply) -> None:
+        out.reply = reply
+        out.greylisted = is_greylisting(reply)
+        out.reason = Reason.GREYLISTED if out.greylisted else classify(reply).reason
+
+    async def _catch_all_probe(self, session: SmtpSession, job: _Job, out: _Answer) -> None:
+        domain = job.address.ascii_domain
+        cached = self._catch_all.get(domain)
+        now = self._clock.monotonic()
+        if cached is not None and now - cached.at < _CATCH_ALL_TTL_S:
+            self._catch_all.move_to_end(domain)
+            out.accept_all, out.catch_all_reply = cached.accept_all, cached.reply
+            out.notes.append("catch-all verdict from an earlier probe of this domain")
+            return
+        probe = f"{random_local()}@{domain}"
+        reply = await session.rcpt(probe)
+        if is_too_many_recipients(reply):
+            # Outlook.com takes one RCPT per transaction: ask again in a transaction of its own.
+            out.notes.append(f"catch-all probe: {reply}; asked again in a new transaction")
+            await session.rset()
+            again = await session.mail(job.sender, smtputf8=job.address.is_smtputf8)
+            reply = await session.rcpt(probe) if again.code // 100 == 2 else again
+        out.catch_all_reply = reply
+        verdict = {Reason.SUCCESS: True, Reason.MAILBOX_DOES_NOT_EXIST: False}.get(
+            classify(reply).reason
+        )
+        if reply.stage is not Stage.RCPT or is_greylisting(reply) or verdict is None:
+            out.notes.append(f"catch-all probe inconclusive: {reply}")
+            return
+        out.accept_all = verdict
+        self._catch_all[domain] = _CatchAll(verdict, reply, now)
+        self._catch_all.move_to_end(domain)
+        while len(self._catch_all) > self._catch_all_size:
+            self._catch_all.popitem(last=False)
