@@ -1,18 +1,46 @@
-"""check_many(): verify a stream of inputs concurrently, yielding results in input order.
+"""Bulk verification: group addresses by mail server, reuse SMTP sessions, stay polite.
 
-Memory is bounded by the window, whatever the length of the stream.
+`check_many` keeps output in input order with bounded memory; `BulkChecker` settles the SMTP
+questions of many addresses per MX host in few sessions (many RCPTs per MAIL FROM, several
+transactions per connection, RCPTs pipelined when offered), asks each domain's catch-all
+question once per run, and keeps every limit in `Config.politeness`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
-from engine.model import Result
+from engine.cache import ResultCache
+from engine.clock import Clock, SystemClock
+from engine.errors import (
+    AddressError,
+    EngineError,
+    InternalError,
+    NoMailServer,
+    NoPublicMxAddress,
+    SmtpError,
+)
+from engine.model import ProbeOutcome, Reason, Reply, Result, Stage, Timings
+from engine.pipeline import Deps, needs_probe, offline_findings, resolve
+from engine.politeness import Gates
+from engine.replies import classify, is_greylisting, is_too_many_recipients
+from engine.smtp import SmtpSession, SmtpTransport, guard_argument, is_public_ip, random_local
+from engine.verdict import Findings, decide, error_result
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# A worker with nothing due waits this long for more work before it gives its session up.
+_LINGER_S = 0.05
+_CATCH_ALL_TTL_S = 7 * 86400.0  # a domain's catch-all verdict, kept in the result cache
 
 
 async def check_many(
@@ -37,3 +65,466 @@ async def check_many(
     finally:
         for _, task in pending:
             task.cancel()
+
+
+@dataclass
+class BulkStats:
+    """Counters for reports and benchmarks."""
+
+    sessions: int = 0  # SMTP connections opened
+    transactions: int = 0  # MAIL FROM transactions
+    rcpts: int = 0  # RCPT TO commands sent (catch-all probes included)
+    catch_all_probes: int = 0
+    requeued: int = 0  # addresses put back (452, greylisting, transient faults)
+    cache_hits: int = 0
+
+    def rcpts_per_session(self) -> float:
+        return self.rcpts / self.sessions if self.sessions else 0.0
+
+
+@dataclass(eq=False)
+class _Job:
+    """One address waiting for its SMTP answer."""
+
+    findings: Findings
+    recipient: str
+    deadline: float
+    future: asyncio.Future[ProbeOutcome]
+    attempts: int = 0
+    not_before: float = 0.0
+    greylisted: bool = False
+    last: Reply | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def domain(self) -> str:
+        return self.findings.address.ascii_domain
+
+    @property
+    def smtputf8(self) -> bool:
+        return self.findings.address.is_smtputf8
+
+
+@dataclass(eq=False)
+class _HostQueue:
+    """Addresses that share the same mail hosts, and the state of their sessions."""
+
+    targets: list[tuple[str, str]]  # (MX host, IP) in preference order
+    provider: str | None
+    batch: int  # RCPTs per transaction; shrinks on "452 too many recipients"
+    jobs: deque[_Job] = field(default_factory=deque)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    workers: int = 0
+    target_index: int = 0
+
+    def due(self, now: float) -> int:
+        return sum(1 for job in self.jobs if job.not_before <= now)
+
+    def take(self, now: float, limit: int) -> list[_Job]:
+        taken: list[_Job] = []
+        kept: deque[_Job] = deque()
+        while self.jobs:
+            job = self.jobs.popleft()
+            if len(taken) < limit and job.not_before <= now:
+                taken.append(job)
+            else:
+                kept.append(job)
+        self.jobs = kept
+        return taken
+
+
+@dataclass
+class _CatchAll:
+    verdict: bool | None  # None: asked, answer inconclusive
+    reply: Reply | None
+
+
+class BulkChecker:
+    """Verifies many addresses with shared sessions per MX host; `check()` never raises."""
+
+    def __init__(
+        self,
+        deps: Deps,
+        transport: SmtpTransport,
+        *,
+        sender: Callable[[], Awaitable[str]],
+        clock: Clock | None = None,
+        cache: ResultCache | None = None,
+        gates: Gates | None = None,
+    ) -> None:
+        self.deps = deps
+        self.config = deps.config
+        self.transport = transport
+        self.clock = clock or SystemClock()
+        self.cache = cache
+        self.gates = gates or Gates(self.config.politeness, self.clock)
+        self.stats = BulkStats()
+        self._sender = sender
+        self._queues: dict[tuple[tuple[str, str], ...], _HostQueue] = {}
+        self._catch_all: dict[str, _CatchAll] = {}
+        self._catch_all_pending: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def check(self, raw: str) -> Result:
+        """The whole pipeline for one input, with the SMTP stage batched per MX host."""
+        start = time.perf_counter()
+        try:
+            f = offline_findings(raw, self.deps)
+        except AddressError as exc:
+            return error_result(raw, exc, Timings(total_ms=_ms(start)))
+        except Exception:
+            log.exception("internal error while checking an address")
+            return error_result(raw, InternalError(), Timings(total_ms=_ms(start)))
+        try:
+            return await self._check(f, start)
+        except Exception:  # a bug: keep what the offline stages found
+            log.exception("internal error while checking %s", f.address.email)
+            failed = replace(f, error=InternalError("internal error"))
+            return decide(failed, self.config, Timings(total_ms=_ms(start)))
+
+    async def _check(self, f: Findings, start: float) -> Result:
+        if self.deps.mx is None:
+            return decide(f, self.config, Timings(total_ms=_ms(start)))
+        f = await resolve(f, self.deps)
+        dns_ms = _ms(start)
+        if not needs_probe(f, self.deps):
+            return decide(f, self.config, Timings(dns_ms=dns_ms, total_ms=_ms(start)))
+        if self.cache is not None and f.address.email:
+            cached = await self.cache.get(f.address.email)
+            if cached is not None:
+                self.stats.cache_hits += 1
+                return replace(cached, input=f.address.input)
+        try:
+            outcome = await self._probe(f)
+        except EngineError as exc:
+            f = replace(f, error=exc)
+        else:
+            f = replace(f, outcome=outcome)
+        result = decide(f, self.config, Timings(dns_ms=dns_ms, total_ms=_ms(start)))
+        if self.cache is not None:
+            await self.cache.put(result)
+        return result
+
+    async def _probe(self, f: Findings) -> ProbeOutcome:
+        targets = [(h.host, ip) for h in sorted(f.hosts, key=lambda h: h.preference) for ip in h.ips]
+        if not self.config.allow_private_addresses:
+            targets = [t for t in targets if is_public_ip(t[1])]
+            if not targets:
+                raise NoPublicMxAddress(f"no public mail host address for {f.address.ascii_domain}")
+        if not targets:
+            raise NoMailServer(f"no mail host address for {f.address.ascii_domain}")
+        key = tuple(targets)
+        queue = self._queues.get(key)
+        if queue is None:
+            queue = _HostQueue(
+                targets, f.provider, batch=self.config.politeness.rcpts_per_transaction
+            )
+            self._queues[key] = queue
+        loop = asyncio.get_running_loop()
+        job = _Job(
+            findings=f,
+            recipient=guard_argument(f.address.ascii_email),
+            deadline=self.clock.monotonic() + self.config.timeouts.budget_s,
+            future=loop.create_future(),
+        )
+        await self._load_catch_all(job.domain)
+        queue.jobs.append(job)
+        queue.wake.set()
+        self._spawn_workers(queue)
+        return await job.future
+
+    async def _load_catch_all(self, domain: str) -> None:
+        if domain in self._catch_all or self.cache is None:
+            return
+        value = await self.cache.get_domain(domain, "catch_all")
+        if value is not None:
+            self._catch_all[domain] = _CatchAll(value == "true", None)
+
+    # Workers ---------------------------------------------------------------------------
+
+    def _spawn_workers(self, queue: _HostQueue) -> None:
+        cap = self.config.politeness.sessions_per_host
+        now = self.clock.monotonic()
+        wanted = max(1, -(-queue.due(now) // max(1, queue.batch)))
+        while queue.workers < min(cap, wanted):
+            queue.workers += 1
+            task = asyncio.ensure_future(self._worker(queue))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _worker(self, queue: _HostQueue) -> None:
+        try:
+            for _ in range(1_000_000):  # bounded: each pass settles, requeues or leaves
+                if not await self._wait_for_work(queue):
+                    return
+                host, ip = queue.targets[queue.target_index % len(queue.targets)]
+                async with self.gates.session(host, queue.provider):
+                    await self._one_session(queue, host, ip)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a bug: never leave callers waiting
+            log.exception("bulk worker failed")
+            self._fail_all(queue, "internal error in the bulk scheduler")
+        finally:
+            queue.workers -= 1
+            if queue.jobs and queue.workers == 0:
+                self._spawn_workers(queue)
+
+    async def _wait_for_work(self, queue: _HostQueue) -> bool:
+        """True when a job is due; sleeps (on the clock) for greylisted ones; False when idle."""
+        for _ in range(10_000):
+            now = self.clock.monotonic()
+            if queue.due(now):
+                return True
+            if queue.jobs:
+                wait = min(job.not_before for job in queue.jobs) - now
+                await self.clock.sleep(max(wait, 0.0))
+                continue
+            queue.wake.clear()
+            try:
+                await asyncio.wait_for(queue.wake.wait(), _LINGER_S)
+            except asyncio.TimeoutError:
+                return bool(queue.jobs)
+        return False
+
+    async def _one_session(self, queue: _HostQueue, host: str, ip: str) -> None:
+        taken: list[_Job] = []
+        try:
+            async with self.transport.open(host, ip, self.config.smtp_port) as session:
+                self.stats.sessions += 1
+                await self._transactions(queue, session, taken)
+            self.gates.recovered(host)
+        except SmtpError as exc:
+            # Could not talk (refused, timeout, 421, TLS): nothing learned about the addresses.
+            queue.target_index += 1
+            if exc.reply is not None and exc.reply.code == 421 or exc.stage is Stage.GREETING:
+                self.gates.back_off(host)
+            for job in taken:
+                if not job.future.done() and job not in queue.jobs:
+                    self._transient(queue, job, exc.reply, f"{host} [{ip}]: {exc}")
+
+    async def _transactions(
+        self, queue: _HostQueue, session: SmtpSession, taken: list[_Job]
+    ) -> None:
+        limits = self.config.politeness
+        errors = 0
+        for _ in range(limits.transactions_per_session):
+            # Never pipeline more RCPTs than the errors still allowed in this session: servers
+            # delay or disconnect after a number of rejected recipients (Postfix: 10 and 20).
+            room = limits.errors_per_session - errors
+            if room <= 0:
+                return
+            batch = queue.take(self.clock.monotonic(), min(queue.batch, room))
+            if not batch:
+                queue.wake.clear()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(queue.wake.wait(), _LINGER_S)
+                batch = queue.take(self.clock.monotonic(), min(queue.batch, room))
+                if not batch:
+                    return
+            taken[:] = batch
+            rejected = await self._transaction(queue, session, batch)
+            taken.clear()
+            if rejected < 0:  # the server refused us: end the session
+                return
+            errors += rejected
+
+    async def _transaction(
+        self, queue: _HostQueue, session: SmtpSession, batch: list[_Job]
+    ) -> int:
+        """One MAIL FROM with RCPTs for `batch`; returns the rejected RCPTs (-1: stop)."""
+        no_utf8 = [j for j in batch if j.smtputf8 and "SMTPUTF8" not in session.extensions]
+        for job in no_utf8:
+            # RFC 6531 §3.4: a non-ASCII mailbox can only be named to an SMTPUTF8 server.
+            self._settle(job, Reason.SERVER_DOES_NOT_SUPPORT_INTERNATIONAL_MAILBOXES, None,
+                         session.host, note=f"{session.host} does not offer SMTPUTF8")
+        batch = [j for j in batch if j not in no_utf8]
+        if not batch:
+            return 0
+        self.stats.transactions += 1
+        sender = guard_argument(await self._sender())
+        mail = await session.mail(sender, smtputf8=any(j.smtputf8 for j in batch))
+        if mail.code // 100 != 2:
+            return self._mail_refused(queue, session, batch, mail)
+        probes = self._catch_all_probes(batch)
+        recipients = [p[1] for p in probes] + [j.recipient for j in batch]
+        replies = await _rcpt_all(session, recipients)
+        self.stats.rcpts += len(replies)
+        errors = 0
+        for (domain, _), reply in zip(probes, replies):
+            self._record_catch_all(domain, reply)
+            errors += reply.code >= 400
+        accepted = 0
+        for job, reply in zip(batch, replies[len(probes) :]):
+            errors += reply.code >= 400
+            if is_too_many_recipients(reply):
+                # Outlook.com and others take few RCPTs per transaction: shrink and ask again.
+                queue.batch = max(1, accepted)
+                job.notes.append(f"{reply}; asked again in a smaller transaction")
+                self._requeue(queue, job, front=True)
+                continue
+            accepted += reply.code // 100 == 2
+            self._answer(queue, job, reply, session.host)
+        for job in batch[len(replies) - len(probes) :]:
+            self._requeue(queue, job, front=True)  # never asked (the server closed)
+        with contextlib.suppress(SmtpError):
+            await session.rset()
+        return errors
+
+    def _mail_refused(
+        self, queue: _HostQueue, session: SmtpSession, batch: list[_Job], reply: Reply
+    ) -> int:
+        if reply.code // 100 == 4:
+            self.gates.back_off(session.host)
+            for job in batch:
+                self._transient(queue, job, reply, f"MAIL FROM: {reply}")
+            return -1
+        # A refusal at MAIL FROM is about us, not the mailboxes: the same for every address.
+        reason = classify(reply).reason
+        for job in batch:
+            self._settle(job, reason, reply, session.host)
+        return -1
+
+    def _catch_all_probes(self, batch: Sequence[_Job]) -> list[tuple[str, str]]:
+        if not self.config.detect_catch_all:
+            return []
+        probes = []
+        for domain in dict.fromkeys(j.domain for j in batch):
+            if domain in self._catch_all or domain in self._catch_all_pending:
+                continue
+            self._catch_all_pending.add(domain)
+            self.stats.catch_all_probes += 1
+            probes.append((domain, guard_argument(f"{random_local()}@{domain}")))
+        return probes
+
+    def _record_catch_all(self, domain: str, reply: Reply) -> None:
+        self._catch_all_pending.discard(domain)
+        reason = classify(reply).reason
+        verdict = {Reason.SUCCESS: True, Reason.MAILBOX_DOES_NOT_EXIST: False}.get(reason)
+        if is_greylisting(reply) or is_too_many_recipients(reply):
+            verdict = None
+        self._catch_all[domain] = _CatchAll(verdict, reply)
+        if verdict is not None and self.cache is not None:
+            task = asyncio.ensure_future(
+                self.cache.put_domain(domain, "catch_all", str(verdict).lower(), _CATCH_ALL_TTL_S)
+            )
+            self._tasks.add(task)  # type: ignore[arg-type]
+            task.add_done_callback(self._tasks.discard)  # type: ignore[arg-type]
+
+    # Settling ---------------------------------------------------------------------------
+
+    def _answer(self, queue: _HostQueue, job: _Job, reply: Reply, host: str) -> None:
+        if is_greylisting(reply):
+            self._greylisted(queue, job, reply, host)
+            return
+        reason = classify(reply).reason
+        if reason is Reason.TRANSIENT_NETWORK_FAULT:
+            # A 4xx that is not greylisting says nothing about the mailbox: ask again later.
+            self._transient(queue, job, reply, f"{host}: {reply}")
+            return
+        self._settle(job, reason, reply, host)
+
+    def _greylisted(self, queue: _HostQueue, job: _Job, reply: Reply, host: str) -> None:
+        now = self.clock.monotonic()
+        retry_at = now + self.config.greylist_delay_s
+        if job.greylisted or not self.config.greylist_retry or retry_at >= job.deadline:
+            if not job.greylisted:
+                job.notes.append("greylisted; a retry does not fit the budget")
+            self._settle(job, Reason.GREYLISTED, reply, host,
+                         resolved=False if job.greylisted else None, greylisted=True)
+            return
+        # RFC 6647 §2.1: greylisting wants the same client back later; come back once.
+        job.greylisted = True
+        job.last = reply
+        job.not_before = retry_at
+        self._requeue(queue, job)
+
+    def _transient(self, queue: _HostQueue, job: _Job, reply: Reply | None, note: str) -> None:
+        job.attempts += 1
+        job.notes.append(note)
+        job.last = reply or job.last
+        now = self.clock.monotonic()
+        backoff = self.config.retry_backoff_s * 2 ** (job.attempts - 1)
+        if job.attempts > self.config.transient_retries or now + backoff >= job.deadline:
+            self._settle(job, Reason.TRANSIENT_NETWORK_FAULT, job.last, None)
+            return
+        job.not_before = now + backoff
+        self._requeue(queue, job)
+
+    def _requeue(self, queue: _HostQueue, job: _Job, *, front: bool = False) -> None:
+        self.stats.requeued += 1
+        if front:
+            queue.jobs.appendleft(job)
+        else:
+            queue.jobs.append(job)
+        queue.wake.set()
+
+    def _settle(
+        self,
+        job: _Job,
+        reason: Reason,
+        reply: Reply | None,
+        host: str | None,
+        *,
+        note: str | None = None,
+        greylisted: bool | None = None,
+        resolved: bool | None = None,
+    ) -> None:
+        if job.future.done():
+            return
+        if note:
+            job.notes.append(note)
+        accept_all: bool | None = None
+        catch_all_reply = None
+        if reason is Reason.MAILBOX_DOES_NOT_EXIST:
+            accept_all = False  # it refused one address, so it does not take all
+        elif reason is Reason.SUCCESS:
+            known = self._catch_all.get(job.domain)
+            if known is not None:
+                accept_all, catch_all_reply = known.verdict, known.reply
+        was_greylisted = job.greylisted if greylisted is None else greylisted
+        if was_greylisted and resolved is None and reason is not Reason.GREYLISTED:
+            resolved = True
+        job.future.set_result(
+            ProbeOutcome(
+                reason=reason,
+                reply=reply,
+                host=host,
+                accept_all=accept_all,
+                catch_all_reply=catch_all_reply,
+                greylisted=was_greylisted,
+                greylist_resolved=resolved,
+                notes=tuple(job.notes),
+            )
+        )
+
+    def _fail_all(self, queue: _HostQueue, note: str) -> None:
+        while queue.jobs:
+            job = queue.jobs.popleft()
+            self._settle(job, Reason.UNKNOWN, job.last, None, note=note)
+
+    async def aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+async def _rcpt_all(session: SmtpSession, recipients: list[str]) -> list[Reply]:
+    """RCPT TO for each recipient; one round trip when the session can pipeline (RFC 2920)."""
+    many = getattr(session, "rcpt_many", None)
+    if many is not None:
+        replies: list[Reply] = await many(recipients)
+        return replies
+    out = []
+    for recipient in recipients:
+        reply = await session.rcpt(recipient)
+        out.append(reply)
+        if reply.code == 421:
+            break  # the server is closing the session
+    return out
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0

@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
 import io
 import logging
 import signal
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from enum import IntEnum
 from typing import BinaryIO, TextIO
 
+from engine import doctor
 from engine.bulk import check_many
 from engine.config import Config, TlsPolicy
 from engine.model import Result, State
@@ -81,8 +83,7 @@ def _read_lines(stream: BinaryIO) -> Iterator[Row]:
         yield Row(text.decode("utf-8", errors="surrogateescape"))
 
 
-def _read_csv(stream: BinaryIO, column: str) -> tuple[list[str], Iterator[Row]]:
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
+def _read_csv(text: TextIO, column: str) -> tuple[list[str], Iterator[Row]]:
     csv.field_size_limit(MAX_INPUT_CHARS * 16)
     reader = csv.reader(text)
     try:
@@ -170,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more on stderr")
     sub = parser.add_subparsers(dest="command", required=True)
+    doctor.add_parser(sub)
     v = sub.add_parser(
         "verify",
         help="verify addresses given as arguments or in a file",
@@ -233,26 +235,30 @@ def config_from_args(args: argparse.Namespace) -> Config:
         raise UsageError(str(exc)) from exc
 
 
-def _open_input(args: argparse.Namespace) -> tuple[list[str] | None, Iterator[Row], Callable[[], None]]:
+def _open_input(
+    args: argparse.Namespace, stack: contextlib.ExitStack
+) -> tuple[list[str] | None, Iterator[Row]]:
+    """The input rows (and the CSV header); files opened here are closed by `stack`."""
     if args.input is None:
         if not args.addresses:
             raise UsageError("give addresses as arguments or a file with -i FILE ('-' for stdin)")
-        return None, iter(Row(a) for a in args.addresses), lambda: None
+        return None, iter(Row(a) for a in args.addresses)
     if args.addresses:
         raise UsageError("give addresses as arguments or with -i, not both")
+    stream: BinaryIO
     if args.input == "-":
-        stream: BinaryIO = sys.stdin.buffer
-        close: Callable[[], None] = lambda: None  # noqa: E731
+        stream = sys.stdin.buffer
     else:
         try:
-            stream = open(args.input, "rb")  # noqa: SIM115 - closed by the caller
+            stream = stack.enter_context(open(args.input, "rb"))
         except OSError as exc:
             raise UsageError(f"cannot read {args.input}: {exc.strerror}") from exc
-        close = stream.close
-    if args.column is not None:
-        header, rows = _read_csv(stream, args.column)
-        return header, rows, close
-    return None, _read_lines(stream), close
+    if args.column is None:
+        return None, _read_lines(stream)
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    # Detach rather than close, so the wrapper never closes stdin or a file twice.
+    stack.callback(text.detach)
+    return _read_csv(text, args.column)
 
 
 def _summary(counts: Counter[str], total: int) -> str:
@@ -272,34 +278,30 @@ async def _run_online(verifier: Verifier, rows: Iterator[Row], writer: Writer, w
 
 def _verify(args: argparse.Namespace) -> ExitCode:
     config = config_from_args(args)
-    header, rows, close = _open_input(args)
-    fmt = args.format or ("table" if sys.stdout.isatty() and not args.output else "jsonl")
-    out: TextIO
-    if args.output:
-        try:
-            out = open(args.output, "w", encoding="utf-8", newline="")  # noqa: SIM115
-        except OSError as exc:
-            raise UsageError(f"cannot write {args.output}: {exc.strerror}") from exc
-    else:
-        out = sys.stdout
-    writer = Writer(out, fmt, header)
     counts: Counter[str] = Counter()
-    verifier = Verifier(config)
-    try:
-        if not config.check_dns:
-            for row in rows:
-                result = verifier.check_offline(row.raw)
-                writer.write(row, result)
-                counts[result.state.value] += 1
-        else:
-            asyncio.run(_run_online(verifier, rows, writer, args.concurrency, counts))
-        writer.finish()
-    finally:
-        close()
-        if out is not sys.stdout:
-            out.close()
-        if not args.quiet:
-            print(_summary(counts, sum(counts.values())), file=sys.stderr)
+    with contextlib.ExitStack() as stack:
+        header, rows = _open_input(args, stack)
+        fmt = args.format or ("table" if sys.stdout.isatty() and not args.output else "jsonl")
+        out: TextIO = sys.stdout
+        if args.output:
+            try:
+                out = stack.enter_context(open(args.output, "w", encoding="utf-8", newline=""))
+            except OSError as exc:
+                raise UsageError(f"cannot write {args.output}: {exc.strerror}") from exc
+        writer = Writer(out, fmt, header)
+        verifier = Verifier(config)
+        try:
+            if not config.check_dns:
+                for row in rows:
+                    result = verifier.check_offline(row.raw)
+                    writer.write(row, result)
+                    counts[result.state.value] += 1
+            else:
+                asyncio.run(_run_online(verifier, rows, writer, args.concurrency, counts))
+            writer.finish()
+        finally:
+            if not args.quiet:
+                print(_summary(counts, sum(counts.values())), file=sys.stderr)
     return ExitCode.OK
 
 
@@ -310,6 +312,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="mailprobe: %(levelname)s: %(message)s")
     try:
+        if args.command == "doctor":
+            return doctor.run(args)
         if args.command == "verify":
             return int(_verify(args))
         parser.error(f"unknown command {args.command}")

@@ -55,7 +55,7 @@ def _ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000.0
 
 
-def _offline_findings(raw: str, deps: Deps) -> Findings:
+def offline_findings(raw: str, deps: Deps) -> Findings:
     address = parse_address(raw, clean=deps.config.clean)
     flags = reputation_flags(address, deps.datasets)
     suggestion = None
@@ -68,7 +68,7 @@ def check_offline(raw: str, deps: Deps) -> Result:
     """Syntax, typos, flags and the verdict, with no network; never raises."""
     start = time.perf_counter()
     try:
-        findings = _offline_findings(raw, deps)
+        findings = offline_findings(raw, deps)
         return decide(findings, deps.config, Timings(total_ms=_ms(start)))
     except AddressError as exc:
         return error_result(raw, exc, Timings(total_ms=_ms(start)))
@@ -83,7 +83,7 @@ async def check_one(raw: str, deps: Deps) -> Result:
         return check_offline(raw, deps)
     start = time.perf_counter()
     try:
-        findings = _offline_findings(raw, deps)
+        findings = offline_findings(raw, deps)
     except AddressError as exc:
         return error_result(raw, exc, Timings(total_ms=_ms(start)))
     except Exception:
@@ -106,9 +106,25 @@ def _with(f: Findings, **changes: object) -> Findings:
 
 async def _check_online(f: Findings, deps: Deps, start: float) -> Result:
     assert deps.mx is not None
-    address = f.address
     dns_start = time.perf_counter()
-    dns_ms = smtp_ms = 0.0
+    f = await resolve(f, deps)
+    dns_ms = _ms(dns_start)
+    smtp_ms = 0.0
+    if deps.prober is not None and needs_probe(f, deps):
+        smtp_start = time.perf_counter()
+        try:
+            f = _with(f, outcome=await deps.prober.probe(f.address, f.hosts))
+        except EngineError as exc:
+            f = _with(f, error=exc)
+        smtp_ms = _ms(smtp_start)
+    timings = Timings(dns_ms=dns_ms, smtp_ms=smtp_ms, total_ms=_ms(start))
+    return decide(f, deps.config, timings)
+
+
+async def resolve(f: Findings, deps: Deps) -> Findings:
+    """The DNS stage: mail hosts (or the DNS error) and the typo suggestion's own MX check."""
+    assert deps.mx is not None
+    address = f.address
     try:
         if f.did_you_mean is not None:
             accepts = await deps.mx.accepts_mail(f.did_you_mean)
@@ -118,22 +134,17 @@ async def _check_online(f: Findings, deps: Deps, start: float) -> Result:
                 did_you_mean=None if accepts is False else f.did_you_mean,
             )
         hosts = await _mail_hosts(address, deps)
-        dns = "literal" if address.domain_literal else "implicit-mx" if hosts[0].implicit else "mx"
-        f = _with(f, hosts=hosts, dns=dns, provider=deps.provider(hosts[0].host))
-        dns_ms = _ms(dns_start)
-        skip_smtp = f.flags.disposable and deps.config.disposable_is_risky
-        if deps.prober is not None and deps.config.check_smtp and not skip_smtp:
-            smtp_start = time.perf_counter()
-            outcome = await deps.prober.probe(address, hosts)
-            smtp_ms = _ms(smtp_start)
-            f = _with(f, outcome=outcome)
     except DnsError as exc:
-        dns_ms = _ms(dns_start)
-        f = _with(f, error=exc, dns=_dns_words(exc))
-    except EngineError as exc:
-        f = _with(f, error=exc)
-    timings = Timings(dns_ms=dns_ms, smtp_ms=smtp_ms, total_ms=_ms(start))
-    return decide(f, deps.config, timings)
+        return _with(f, error=exc, dns=_dns_words(exc))
+    dns = "literal" if address.domain_literal else "implicit-mx" if hosts[0].implicit else "mx"
+    return _with(f, hosts=hosts, dns=dns, provider=deps.provider(hosts[0].host))
+
+
+def needs_probe(f: Findings, deps: Deps) -> bool:
+    """Whether the SMTP stage should ask about this address."""
+    if f.error is not None or not f.hosts or not deps.config.check_smtp:
+        return False
+    return not (f.flags.disposable and deps.config.disposable_is_risky)
 
 
 async def _mail_hosts(address: Address, deps: Deps) -> tuple[MxHost, ...]:

@@ -1,0 +1,131 @@
+"""The CLI: one output row per input row, in order; clear errors; never a traceback."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.cli import ExitCode, main
+
+
+def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_arguments_give_jsonl_rows_in_order(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(["verify", "--offline", "a@gmail.com", "nope", "b@mailinator.com"], capsys)
+    assert code == ExitCode.OK
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["input"] for r in rows] == ["a@gmail.com", "nope", "b@mailinator.com"]
+    assert [r["reason"] for r in rows] == ["NotChecked", "AtSignNotFound", "DomainIsWellKnownDea"]
+
+
+def test_file_with_bad_utf8_empty_and_huge_lines_keeps_every_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = [b"ok@gmail.com", b"", b"bad\xff\xfe@example.com", b"x" * 200_000, b"last@python.org"]
+    src = tmp_path / "in.txt"
+    src.write_bytes(b"\r\n".join(lines) + b"\n")
+    code, out, _ = _run(["verify", "--offline", "--format", "jsonl", "-i", str(src)], capsys)
+    assert code == ExitCode.OK
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert len(rows) == len(lines)
+    assert rows[0]["email"] == "ok@gmail.com"
+    assert rows[1]["reason"] == "AtSignNotFound"
+    assert rows[2]["reason"] == "InvalidSyntax"
+    assert "\\xff" in rows[2]["input"]
+    assert rows[3]["reason"] == "InvalidSyntax"
+    assert len(rows[3]["input"]) < 1000
+    assert rows[4]["input"] == "last@python.org"
+
+
+def test_csv_column_keeps_input_columns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text("name,email\nJane,jane@gmail.com\nBob,bob@gmial.com\nNo mail,\n", encoding="utf-8")
+    code, out, _ = _run(
+        ["verify", "--offline", "--format", "csv", "--column", "email", "-i", str(src)], capsys
+    )
+    assert code == ExitCode.OK
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [r["name"] for r in rows] == ["Jane", "Bob", "No mail"]
+    # The input's "email" column is kept; the result's own column is renamed, not lost.
+    assert rows[1]["email"] == "bob@gmial.com"
+    assert rows[1]["mailprobe_email"] == "bob@gmial.com"
+    assert rows[1]["did_you_mean"] == "gmail.com"
+    assert rows[2]["reason"] == "AtSignNotFound"
+
+
+def test_unknown_column_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text("a,b\n1,2\n", encoding="utf-8")
+    code, out, err = _run(["verify", "--offline", "--column", "email", "-i", str(src)], capsys)
+    assert code == ExitCode.USAGE
+    assert out == ""
+    assert "--column 'email'" in err
+
+
+def test_missing_file_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(["verify", "--offline", "-i", "/nonexistent/file.txt"], capsys)
+    assert code == ExitCode.USAGE
+    assert "cannot read" in err
+
+
+def test_no_input_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(["verify", "--offline"], capsys)
+    assert code == ExitCode.USAGE
+    assert "give addresses" in err
+
+
+def test_table_format_has_header_and_one_line_per_input(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(["verify", "--offline", "--format", "table", "a@gmail.com", "b"], capsys)
+    assert code == ExitCode.OK
+    lines = out.splitlines()
+    assert lines[0].split()[:3] == ["INPUT", "STATE", "REASON"]
+    assert len(lines) == 3
+
+
+def test_help_lists_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["verify", "--help"])
+    out = capsys.readouterr().out
+    for code in ("0 ", "1 ", "2 ", "130"):
+        assert code in out
+
+
+def test_stdin_through_real_process_with_crlf_injection() -> None:
+    data = b"ok@gmail.com\nevil@example.com\rDATA\n\x00@x.com\n"
+    proc = subprocess.run(
+        [sys.executable, "-m", "engine", "verify", "--offline", "-i", "-"],
+        input=data,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert len(rows) == 3
+    assert rows[1]["state"] == "undeliverable"
+    assert rows[2]["state"] == "undeliverable"
+    assert b"Traceback" not in proc.stderr
+
+
+def test_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    src = tmp_path / "in.txt"
+    src.write_text("a@gmail.com\n" * 20000, encoding="utf-8")
+    proc = subprocess.run(
+        f"{sys.executable} -m engine verify --offline -i {src} | head -n 1",
+        shell=True,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.stdout.count(b"\n") == 1
+    assert b"Traceback" not in proc.stderr
