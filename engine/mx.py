@@ -8,10 +8,12 @@ unless `Config.allow_private_addresses` says so.
 from __future__ import annotations
 
 import asyncio
+import copy
 import ipaddress
 import math
 import random
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
@@ -97,11 +99,22 @@ class DnsPythonResolver:
 
     Config.nameservers (or the system's configuration when None), dns_port, timeouts.dns_s per
     attempt and dns_attempts per nameserver. dnspython retries truncated UDP answers over TCP.
+
+    Args:
+        max_in_flight: questions waiting for an answer at once; more wait their turn, so a bulk
+            run does not overflow the resolver's receive buffer (lost questions look like
+            timeouts).
     """
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, *, max_in_flight: int = 64) -> None:
+        if max_in_flight < 1:
+            raise ValueError("max_in_flight must be >= 1")
         self._config = config
         self._resolver: dns.asyncresolver.Resolver | None = None
+        self._max_in_flight = max_in_flight
+        # One semaphore per event loop: verify() runs a loop per call.
+        self._in_flight: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
+        self._in_flight = weakref.WeakKeyDictionary()
 
     async def mx(self, domain: str) -> MxRecords:
         rdatas, ttl = await self._query(domain, dns.rdatatype.MX)
@@ -147,9 +160,10 @@ class DnsPythonResolver:
         seen = {qname}
         for _ in range(_MAX_CNAME_QUERIES + 1):
             try:
-                answer = await resolver.resolve(
-                    qname, rdtype, search=False, raise_on_no_answer=False
-                )
+                async with self._turn():
+                    answer = await resolver.resolve(
+                        qname, rdtype, search=False, raise_on_no_answer=False
+                    )
             except dns.resolver.NXDOMAIN:
                 raise NoSuchDomain(f"{label}: NXDOMAIN") from None
             except dns.resolver.NoNameservers as exc:  # SERVFAIL, REFUSED, broken answers
@@ -169,6 +183,13 @@ class DnsPythonResolver:
             seen.add(target)
             qname = target  # the answer stopped at a CNAME: ask about its target
         raise DnsTransient(f"{label}: CNAME chain longer than {_MAX_CNAME_QUERIES} answers")
+
+    def _turn(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        limit = self._in_flight.get(loop)
+        if limit is None:
+            limit = self._in_flight[loop] = asyncio.Semaphore(self._max_in_flight)
+        return limit
 
     async def _resolver_ready(self) -> dns.asyncresolver.Resolver:
         if self._resolver is not None:
@@ -372,8 +393,8 @@ async def _settled(awaitables: Iterable[Awaitable[T]]) -> list[T | DnsError]:
 
 
 def _fresh(error: DnsError) -> DnsError:
-    # Each raise gets its own instance: one cached error raised many times would grow its traceback.
-    return type(error)(*error.args)
+    # Each raise gets its own copy: one cached error raised many times would grow its traceback.
+    return copy.copy(error)
 
 
 class MxLookup:
@@ -474,7 +495,7 @@ class MxLookup:
         for candidate, entry in zip(candidates, found, strict=True):
             outcome = entry.outcome
             if isinstance(outcome, DnsTransient):
-                unresolved.append(candidate.host)
+                unresolved.append(str(outcome))
                 continue
             if isinstance(outcome, DnsError) or not outcome.ips:
                 continue  # a mail host without an address is skipped, not fatal
@@ -491,8 +512,10 @@ class MxLookup:
                 ttl = min(ttl, config.dns_transient_ttl_s)
             return self._allot(usable), ttl
         if unresolved:
-            hosts = ", ".join(unresolved)
-            return DnsTransient(f"{domain}: could not resolve {hosts}"), config.dns_transient_ttl_s
+            failures = "; ".join(unresolved[:5])
+            return DnsTransient(f"{domain}: no mail host resolved: {failures}"), (
+                config.dns_transient_ttl_s
+            )
         if refused:
             shown = ", ".join(refused[:10]) + (", ..." if len(refused) > 10 else "")
             return NoPublicMxAddress(f"{domain}: no public address; refused {shown}"), ttl

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import socket
 import threading
 from collections import Counter
 from types import TracebackType
@@ -22,6 +23,7 @@ __all__ = ["LocalDnsServer"]
 
 _RDATA = {"A": A, "AAAA": AAAA, "CNAME": CNAME, "TXT": TXT}
 _BIND_TRIES = 20  # port 0: free UDP ports are not always free for TCP too
+_RECEIVE_BUFFER = 4 << 20  # bytes; the kernel may cap it (net.core.rmem_max)
 
 
 class LocalDnsServer:
@@ -72,6 +74,10 @@ class LocalDnsServer:
                 lambda: _UdpProtocol(self), local_addr=(self.host, self.port)
             )
             port = int(udp.get_extra_info("sockname")[1])
+            with contextlib.suppress(OSError):  # room for bursts of questions; best effort
+                udp.get_extra_info("socket").setsockopt(
+                    socket.SOL_SOCKET, socket.SO_RCVBUF, _RECEIVE_BUFFER
+                )
             try:
                 self._tcp = await asyncio.start_server(self._serve_tcp, self.host, port)
             except OSError as exc:

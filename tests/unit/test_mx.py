@@ -20,7 +20,7 @@ from engine.errors import (
     NoSuchDomain,
     NullMx,
 )
-from engine.mx import MxLookup, is_public_ip
+from engine.mx import DnsPythonResolver, MxLookup, is_public_ip
 from engine.providers import smtp_provider
 from engine.testing import FakeResolver
 
@@ -489,6 +489,11 @@ async def test_a_unicode_domain_is_looked_up_in_a_label_form() -> None:
     hosts = await lookup.lookup("Bücher.test")
     assert hosts[0].host == "xn--bcher-kva.test"
     assert resolver.calls[("xn--bcher-kva.test", "mx")] == 1
+
+
+def test_the_resolver_needs_room_for_one_question_at_least() -> None:
+    with pytest.raises(ValueError, match="max_in_flight"):
+        DnsPythonResolver(PUBLIC, max_in_flight=0)
 
 
 async def test_a_domain_literal_is_not_looked_up() -> None:
