@@ -6,16 +6,53 @@ import random
 
 FIRST = ["jane", "john", "maria", "li", "ahmed", "olga", "pierre", "yuki", "sam", "alex", "chris"]
 LAST = ["doe", "smith", "garcia", "wang", "khan", "ivanova", "martin", "tanaka", "lee", "brown"]
-POPULAR = ["gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "icloud.com", "aol.com",
-           "gmx.de", "web.de", "orange.fr", "mail.ru", "qq.com", "yahoo.co.jp", "libero.it"]
-CORPORATE = ["python.org", "example-corp.com", "acme.io", "uni-heidelberg.de", "ox.ac.uk",
-             "shop.example.co.uk", "bank.example.com.au", "startup.dev", "agency.fr"]
+POPULAR = [
+    "gmail.com",
+    "yahoo.com",
+    "hotmail.com",
+    "outlook.com",
+    "icloud.com",
+    "aol.com",
+    "gmx.de",
+    "web.de",
+    "orange.fr",
+    "mail.ru",
+    "qq.com",
+    "yahoo.co.jp",
+    "libero.it",
+]
+CORPORATE = [
+    "python.org",
+    "example-corp.com",
+    "acme.io",
+    "uni-heidelberg.de",
+    "ox.ac.uk",
+    "shop.example.co.uk",
+    "bank.example.com.au",
+    "startup.dev",
+    "agency.fr",
+]
 TYPOS = ["gmial.com", "gmail.con", "hotmial.com", "yaho.com", "outlok.com", "gmailcom"]
 DISPOSABLE = ["mailinator.com", "10minutemail.com", "guerrillamail.com"]
-INVALID = ["plainaddress", "a@b@c.com", "john..doe@example.com", "@example.com", "jane@",
-           "jane@localhost", "jane@example.123", "jane doe@example.com", "jane@-bad-.com"]
-UNUSUAL = ['"john doe"@example.com', "postmaster@[192.0.2.1]", "josé@bücher.de",
-           "用户@例子.广告", "user@xn--bcher-kva.de", "Jane.Doe@EXAMPLE.COM"]
+INVALID = [
+    "plainaddress",
+    "a@b@c.com",
+    "john..doe@example.com",
+    "@example.com",
+    "jane@",
+    "jane@localhost",
+    "jane@example.123",
+    "jane doe@example.com",
+    "jane@-bad-.com",
+]
+UNUSUAL = [
+    '"john doe"@example.com',
+    "postmaster@[192.0.2.1]",
+    "josé@bücher.de",
+    "用户@例子.广告",
+    "user@xn--bcher-kva.de",
+    "Jane.Doe@EXAMPLE.COM",
+]
 
 
 def addresses(n: int, seed: int = 1) -> list[str]:
@@ -36,7 +73,9 @@ def addresses(n: int, seed: int = 1) -> list[str]:
         elif roll < 0.88:
             out.append(f"{local}@{rng.choice(DISPOSABLE)}")
         elif roll < 0.91:
-            out.append(f"{rng.choice(['info', 'sales', 'noreply', 'support'])}@{rng.choice(CORPORATE)}")
+            out.append(
+                f"{rng.choice(['info', 'sales', 'noreply', 'support'])}@{rng.choice(CORPORATE)}"
+            )
         elif roll < 0.96:
             out.append(rng.choice(INVALID))
         else:

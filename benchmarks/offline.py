@@ -9,6 +9,7 @@ streaming a large file (goal: flat, not growing with the number of lines).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import resource
 import subprocess
 import sys
@@ -19,20 +20,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from corpus import addresses  # noqa: E402
-from email_validator import EmailNotValidError, validate_email  # noqa: E402
+from corpus import addresses
+from email_validator import EmailNotValidError, validate_email
 
-from engine.config import Config  # noqa: E402
-from engine.verifier import Verifier  # noqa: E402
+from engine.config import Config
+from engine.verifier import Verifier
 
 
 def _email_validator_alone(items: list[str]) -> float:
     start = time.perf_counter()
     for raw in items:
-        try:
+        with contextlib.suppress(EmailNotValidError):
             validate_email(raw, check_deliverability=False)
-        except EmailNotValidError:
-            pass
     return time.perf_counter() - start
 
 
@@ -52,8 +51,18 @@ def _peak_rss_mb(lines: int) -> float:
         with src.open("w", encoding="utf-8") as fh:
             for i in range(lines):
                 fh.write(batch[i % len(batch)] + "\n")
-        cmd = [sys.executable, "-m", "engine", "verify", "--offline", "-q", "-i", str(src),
-               "-o", str(Path(tmp) / "out.jsonl")]
+        cmd = [
+            sys.executable,
+            "-m",
+            "engine",
+            "verify",
+            "--offline",
+            "-q",
+            "-i",
+            str(src),
+            "-o",
+            str(Path(tmp) / "out.jsonl"),
+        ]
         subprocess.run(cmd, check=True)
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
@@ -62,8 +71,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--memory-lines", type=int, default=0,
-                        help="also stream this many lines through the CLI and report peak RSS")
+    parser.add_argument(
+        "--memory-lines",
+        type=int,
+        default=0,
+        help="also stream this many lines through the CLI and report peak RSS",
+    )
     args = parser.parse_args()
     items = addresses(args.n)
     ev = min(_email_validator_alone(items) for _ in range(args.rounds))

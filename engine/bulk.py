@@ -164,6 +164,7 @@ class BulkChecker:
         self._catch_all: dict[str, _CatchAll] = {}
         self._catch_all_pending: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = False
 
     async def check(self, raw: str) -> Result:
         """The whole pipeline for one input, with the SMTP stage batched per MX host."""
@@ -206,7 +207,9 @@ class BulkChecker:
         return result
 
     async def _probe(self, f: Findings) -> ProbeOutcome:
-        targets = [(h.host, ip) for h in sorted(f.hosts, key=lambda h: h.preference) for ip in h.ips]
+        targets = [
+            (h.host, ip) for h in sorted(f.hosts, key=lambda h: h.preference) for ip in h.ips
+        ]
         if not self.config.allow_private_addresses:
             targets = [t for t in targets if is_public_ip(t[1])]
             if not targets:
@@ -267,7 +270,7 @@ class BulkChecker:
             self._fail_all(queue, "internal error in the bulk scheduler")
         finally:
             queue.workers -= 1
-            if queue.jobs and queue.workers == 0:
+            if queue.jobs and queue.workers == 0 and not self._closing:
                 self._spawn_workers(queue)
 
     async def _wait_for_work(self, queue: _HostQueue) -> bool:
@@ -297,8 +300,10 @@ class BulkChecker:
         except SmtpError as exc:
             # Could not talk (refused, timeout, 421, TLS): nothing learned about the addresses.
             queue.target_index += 1
-            if exc.reply is not None and exc.reply.code == 421 or exc.stage is Stage.GREETING:
+            if (exc.reply is not None and exc.reply.code == 421) or exc.stage is Stage.GREETING:
                 self.gates.back_off(host)
+            if not taken:  # the session never started: the next jobs in line pay for it
+                taken = queue.take(self.clock.monotonic(), queue.batch)
             for job in taken:
                 if not job.future.done() and job not in queue.jobs:
                     self._transient(queue, job, exc.reply, f"{host} [{ip}]: {exc}")
@@ -329,15 +334,18 @@ class BulkChecker:
                 return
             errors += rejected
 
-    async def _transaction(
-        self, queue: _HostQueue, session: SmtpSession, batch: list[_Job]
-    ) -> int:
+    async def _transaction(self, queue: _HostQueue, session: SmtpSession, batch: list[_Job]) -> int:
         """One MAIL FROM with RCPTs for `batch`; returns the rejected RCPTs (-1: stop)."""
         no_utf8 = [j for j in batch if j.smtputf8 and "SMTPUTF8" not in session.extensions]
         for job in no_utf8:
             # RFC 6531 §3.4: a non-ASCII mailbox can only be named to an SMTPUTF8 server.
-            self._settle(job, Reason.SERVER_DOES_NOT_SUPPORT_INTERNATIONAL_MAILBOXES, None,
-                         session.host, note=f"{session.host} does not offer SMTPUTF8")
+            self._settle(
+                job,
+                Reason.SERVER_DOES_NOT_SUPPORT_INTERNATIONAL_MAILBOXES,
+                None,
+                session.host,
+                note=f"{session.host} does not offer SMTPUTF8",
+            )
         batch = [j for j in batch if j not in no_utf8]
         if not batch:
             return 0
@@ -351,11 +359,11 @@ class BulkChecker:
         replies = await _rcpt_all(session, recipients)
         self.stats.rcpts += len(replies)
         errors = 0
-        for (domain, _), reply in zip(probes, replies):
+        for (domain, _), reply in zip(probes, replies, strict=False):
             self._record_catch_all(domain, reply)
             errors += reply.code >= 400
         accepted = 0
-        for job, reply in zip(batch, replies[len(probes) :]):
+        for job, reply in zip(batch, replies[len(probes) :], strict=False):
             errors += reply.code >= 400
             if is_too_many_recipients(reply):
                 # Outlook.com and others take few RCPTs per transaction: shrink and ask again.
@@ -408,8 +416,8 @@ class BulkChecker:
             task = asyncio.ensure_future(
                 self.cache.put_domain(domain, "catch_all", str(verdict).lower(), _CATCH_ALL_TTL_S)
             )
-            self._tasks.add(task)  # type: ignore[arg-type]
-            task.add_done_callback(self._tasks.discard)  # type: ignore[arg-type]
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     # Settling ---------------------------------------------------------------------------
 
@@ -430,8 +438,14 @@ class BulkChecker:
         if job.greylisted or not self.config.greylist_retry or retry_at >= job.deadline:
             if not job.greylisted:
                 job.notes.append("greylisted; a retry does not fit the budget")
-            self._settle(job, Reason.GREYLISTED, reply, host,
-                         resolved=False if job.greylisted else None, greylisted=True)
+            self._settle(
+                job,
+                Reason.GREYLISTED,
+                reply,
+                host,
+                resolved=False if job.greylisted else None,
+                greylisted=True,
+            )
             return
         # RFC 6647 §2.1: greylisting wants the same client back later; come back once.
         job.greylisted = True
@@ -504,6 +518,7 @@ class BulkChecker:
             self._settle(job, Reason.UNKNOWN, job.last, None, note=note)
 
     async def aclose(self) -> None:
+        self._closing = True
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):

@@ -101,9 +101,11 @@ class SqliteCache:
         now = self._clock()
 
         def read() -> str | None:
-            row = self._conn().execute(
-                "SELECT data FROM results WHERE email = ? AND expires > ?", (email, now)
-            ).fetchone()
+            row = (
+                self._conn()
+                .execute("SELECT data FROM results WHERE email = ? AND expires > ?", (email, now))
+                .fetchone()
+            )
             return None if row is None else str(row[0])
 
         data = await self._run(read)
@@ -133,10 +135,14 @@ class SqliteCache:
         now = self._clock()
 
         def read() -> str | None:
-            row = self._conn().execute(
-                "SELECT value FROM domains WHERE domain = ? AND kind = ? AND expires > ?",
-                (domain, kind, now),
-            ).fetchone()
+            row = (
+                self._conn()
+                .execute(
+                    "SELECT value FROM domains WHERE domain = ? AND kind = ? AND expires > ?",
+                    (domain, kind, now),
+                )
+                .fetchone()
+            )
             return None if row is None else str(row[0])
 
         return await self._run(read)
@@ -172,5 +178,3 @@ class SqliteCache:
 
         await self._run(close)
         self._pool.shutdown(wait=True)
-
-

@@ -197,9 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--nameserver", action="append", help="DNS server IP (repeatable; default: system)"
     )
     v.add_argument("--dns-port", type=int, help="DNS port (default 53)")
-    v.add_argument(
-        "--starttls", choices=[p.value for p in TlsPolicy], help="STARTTLS policy"
-    )
+    v.add_argument("--starttls", choices=[p.value for p in TlsPolicy], help="STARTTLS policy")
     v.add_argument(
         "--allow-private",
         action="store_true",
@@ -212,7 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace) -> Config:
     config = Config()
-    changes: dict[str, object] = {"clean": args.clean, "allow_private_addresses": args.allow_private}
+    changes: dict[str, object] = {
+        "clean": args.clean,
+        "allow_private_addresses": args.allow_private,
+    }
     if args.offline:
         changes.update(check_dns=False, check_smtp=False)
     if args.no_smtp:
@@ -250,7 +251,7 @@ def _open_input(
         stream = sys.stdin.buffer
     else:
         try:
-            stream = stack.enter_context(open(args.input, "rb"))
+            stream = stack.enter_context(open(args.input, "rb"))  # noqa: SIM115
         except OSError as exc:
             raise UsageError(f"cannot read {args.input}: {exc.strerror}") from exc
     if args.column is None:
@@ -266,8 +267,9 @@ def _summary(counts: Counter[str], total: int) -> str:
     return f"{total} checked; " + ", ".join(parts)
 
 
-async def _run_online(verifier: Verifier, rows: Iterator[Row], writer: Writer, window: int,
-                      counts: Counter[str]) -> None:
+async def _run_online(
+    verifier: Verifier, rows: Iterator[Row], writer: Writer, window: int, counts: Counter[str]
+) -> None:
     async with verifier:
         async for row, result in check_many(
             rows, lambda r: verifier.averify(r.raw), window=max(1, window)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
 from engine.model import RESULT_FIELDS, Result
@@ -14,7 +13,6 @@ CSV_FIELDS: tuple[str, ...] = (
     "smtp_reply",
     "notes",
 )
-TABLE_FIELDS: tuple[str, ...] = ("input", "state", "reason", "did_you_mean", "flags", "score")
 
 
 def printable(text: str) -> str:
@@ -73,7 +71,7 @@ def flag_words(result: Result) -> str:
 
 
 def table_row(result: Result) -> list[str]:
-    """Cells in TABLE_FIELDS order for a terminal."""
+    """Cells for the terminal table: input, state, reason, did_you_mean, flags, score."""
     shown = printable(result.input)
     if len(shown) > 48:
         shown = shown[:45] + "..."
@@ -85,16 +83,3 @@ def table_row(result: Result) -> list[str]:
         flag_words(result),
         f"{result.score:.2f}",
     ]
-
-
-def format_table(rows: Sequence[Sequence[str]], header: Sequence[str] = TABLE_FIELDS) -> str:
-    """Aligned plain-text columns."""
-    widths = [len(h) for h in header]
-    for row in rows:
-        for i, cell in enumerate(row):
-            widths[i] = max(widths[i], len(cell))
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    for row in rows:
-        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
-    return "\n".join(lines)

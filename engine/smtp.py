@@ -16,10 +16,10 @@ import socket
 import ssl
 import string
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiosmtplib
 
@@ -157,10 +157,10 @@ def mail_from_for(config: Config, helo: str) -> str:
     return config.mail_from if config.mail_from is not None else f"verify@{helo}"
 
 
-class _Identity:
+class Identity:
     """HELO name and sender, worked out once on first use (getfqdn may block on DNS)."""
 
-    def __init__(self, config: Config, fqdn: Callable[[], str]) -> None:
+    def __init__(self, config: Config, fqdn: Callable[[], str] = socket.getfqdn) -> None:
         self._config = config
         self._fqdn = fqdn
         self._helo: str | None = None
@@ -210,6 +210,59 @@ def _failure(exc: Exception, stage: Stage, what: str) -> SmtpError:
     return SmtpTransient(f"{what}: {type(exc).__name__}: {message[:120]}", stage=stage)
 
 
+def _can_pipeline(proto: object) -> bool:
+    """Whether aiosmtplib's protocol exposes what a pipelined read needs (else: one by one)."""
+    return all(
+        hasattr(proto, name)
+        for name in ("_buffer", "_read_response_from_buffer", "_command_lock", "write", "transport")
+    )
+
+
+async def _pipelined(proto: Any, wire: bytes, count: int, timeout_s: float) -> list[Reply]:
+    """Write a group of commands at once and read `count` replies in order.
+
+    aiosmtplib reads one reply per command written and drops bytes that arrive while no reply
+    is awaited, so for the group the protocol's buffer is fed directly and parsed here.
+    """
+    loop = asyncio.get_running_loop()
+    arrived = asyncio.Event()
+
+    def received(data: bytes) -> None:
+        proto._buffer.extend(data)
+        arrived.set()
+
+    replies: list[Reply] = []
+    deadline = loop.time() + timeout_s
+    async with proto._command_lock:
+        proto.data_received = received
+        try:
+            proto.write(wire)
+            for _ in range(count * 1000):  # bounded: every pass parses, waits or fails
+                try:
+                    response = proto._read_response_from_buffer()
+                except aiosmtplib.SMTPException as exc:
+                    raise _failure(exc, Stage.RCPT, "RCPT") from exc
+                if response is not None:
+                    reply = parse_reply(response.code, response.message, Stage.RCPT)
+                    replies.append(reply)
+                    if reply.code == 421 or len(replies) == count:
+                        break  # RFC 5321 §3.8: after 421 nothing more will come
+                    continue
+                left = deadline - loop.time()
+                if left <= 0:
+                    raise SmtpTransient(
+                        "RCPT: timed out waiting for pipelined replies", stage=Stage.RCPT
+                    )
+                if proto.transport is None or proto.transport.is_closing():
+                    raise SmtpTransient("RCPT: the server closed the connection", stage=Stage.RCPT)
+                arrived.clear()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(arrived.wait(), min(left, 0.25))
+        finally:
+            del proto.data_received  # back to aiosmtplib's own reader
+    return replies
+
+
 class _AioSession:
     def __init__(self, client: aiosmtplib.SMTP, host: str, ip: str, command_s: float) -> None:
         self.host = host
@@ -229,6 +282,28 @@ class _AioSession:
 
     async def rset(self) -> Reply:
         return await self._command(Stage.RSET, b"RSET")
+
+    async def rcpt_many(self, recipients: Sequence[str]) -> list[Reply]:
+        """RCPT TO for each recipient, in one write when the server offers PIPELINING.
+
+        RFC 2920: the client may send a group of RCPTs and read the replies in order. Returns
+        fewer replies than recipients only when the server ends the session (421).
+        """
+        proto = self._client.protocol
+        if len(recipients) < 2 or "PIPELINING" not in self.extensions or not _can_pipeline(proto):
+            replies = []
+            for recipient in recipients:
+                replies.append(await self.rcpt(recipient))
+            return replies
+        encoding = "utf-8" if self._utf8 else "ascii"
+        try:  # every argument passes the guard before anything is written
+            wire = b"".join(
+                b"RCPT TO:<" + guard_argument(r).encode(encoding) + b">\r\n" for r in recipients
+            )
+        except UnicodeEncodeError as exc:
+            raise InvalidAddress("a non-ASCII address needs an SMTPUTF8 transaction") from exc
+        assert proto is not None
+        return await _pipelined(proto, wire, len(recipients), self._command_s)
 
     async def _command(self, stage: Stage, verb: bytes, *args: str | bytes) -> Reply:
         encoding = "utf-8" if self._utf8 else "ascii"
@@ -256,7 +331,7 @@ class AioSmtpTransport:
 
     def __init__(self, config: Config, *, fqdn: Callable[[], str] = socket.getfqdn) -> None:
         self._config = config
-        self._identity = _Identity(config, fqdn)
+        self._identity = Identity(config, fqdn)
         self._context: ssl.SSLContext | None = None
 
     def open(self, host: str, ip: str, port: int) -> AbstractAsyncContextManager[SmtpSession]:
@@ -414,7 +489,7 @@ class SmtpProber:
         self._transport = transport
         self._config = config
         self._clock = clock or SystemClock()
-        self._identity = _Identity(config, fqdn)
+        self._identity = Identity(config, fqdn)
         self._catch_all: OrderedDict[str, _CatchAll] = OrderedDict()
         self._catch_all_size = max(1, catch_all_cache_size)
 

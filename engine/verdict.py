@@ -7,7 +7,7 @@ undeliverable.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from engine.config import Config
 from engine.errors import AddressError, EngineError
@@ -62,7 +62,7 @@ class Findings:
     """What the stages found for one parsed address."""
 
     address: Address
-    flags: Flags = Flags()
+    flags: Flags = field(default_factory=Flags)
     did_you_mean: str | None = None
     suggestion_accepts_mail: bool | None = None
     hosts: tuple[MxHost, ...] = ()

@@ -21,6 +21,8 @@ from engine.typos import TypoCorrector
 from engine.verdict import error_result
 
 if TYPE_CHECKING:
+    from engine.bulk import BulkChecker
+    from engine.cache import ResultCache
     from engine.clock import Clock
     from engine.mx import Resolver
     from engine.smtp import SmtpTransport
@@ -63,6 +65,8 @@ class Verifier:
         self._mx = mx
         self._prober = prober
         self._deps: Deps | None = None
+        self._bulk: BulkChecker | None = None
+        self._cache: ResultCache | None = None
 
     @property
     def deps(self) -> Deps:
@@ -130,9 +134,31 @@ class Verifier:
         """Blocking form of averify(); not for use inside a running event loop."""
         return asyncio.run(self.averify(raw))
 
+    def bulk(self, *, cache: ResultCache | None = None) -> BulkChecker:
+        """The bulk checker: addresses grouped per MX host, sessions reused, polite limits.
+
+        `cache` (e.g. engine.cache.SqliteCache) keeps settled results between runs.
+        """
+        if self._bulk is None:
+            from engine.bulk import BulkChecker
+            from engine.clock import SystemClock
+            from engine.smtp import AioSmtpTransport, Identity
+
+            transport = self._transport or AioSmtpTransport(self.config)
+            identity = Identity(self.config)
+            self._cache = cache
+            self._bulk = BulkChecker(
+                self.deps,
+                transport,
+                sender=identity.sender,
+                clock=self._clock or SystemClock(),
+                cache=cache,
+            )
+        return self._bulk
+
     async def aclose(self) -> None:
         """Close open SMTP sessions and caches."""
-        for part in (self._prober, self._mx):
+        for part in (self._bulk, self._cache, self._prober, self._mx):
             close = getattr(part, "aclose", None)
             if close is not None:
                 await close()

@@ -200,6 +200,21 @@ class _MailboxHandler:
     def __init__(self, server: MailboxServer) -> None:
         self._server = server
         self._rcpts: weakref.WeakKeyDictionary[Envelope, int] = weakref.WeakKeyDictionary()
+        self._errors: weakref.WeakKeyDictionary[Session, int] = weakref.WeakKeyDictionary()
+
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        session.host_name = hostname
+        if self._server.pipelining:
+            # RFC 2920: aiosmtpd reads pipelined commands in order; it only needs to say so.
+            responses.insert(1, "250-PIPELINING")
+        return responses
 
     async def handle_RCPT(
         self,
@@ -209,6 +224,28 @@ class _MailboxHandler:
         address: str,
         rcpt_options: list[str],
     ) -> str:
+        reply = await self._rcpt_reply(session, envelope, address)
+        if reply[0] in "45":
+            return await self._count_error(server, session, reply)
+        return reply
+
+    async def _count_error(self, server: SMTP, session: Session, reply: str) -> str:
+        """Postfix's anti-harvest limits: slow down after soft_error_limit rejected RCPTs,
+        say 421 and hang up at hard_error_limit."""
+        s = self._server
+        errors = self._errors.get(session, 0) + 1
+        self._errors[session] = errors
+        if s.hard_error_limit is not None and errors >= s.hard_error_limit:
+            s.hard_limit_hits += 1
+            transport = server.transport
+            if transport is not None:
+                asyncio.get_running_loop().call_soon(transport.close)
+            return "421 4.7.0 mx.example.test Error: too many errors"
+        if s.soft_error_limit is not None and errors > s.soft_error_limit:
+            await asyncio.sleep(s.error_sleep_s)
+        return reply
+
+    async def _rcpt_reply(self, session: Session, envelope: Envelope, address: str) -> str:
         s = self._server
         seen = self._rcpts.get(envelope, 0)
         self._rcpts[envelope] = seen + 1
@@ -265,6 +302,10 @@ class MailboxServer(LoopbackServer):
         blocked: refuse every RCPT with a Spamhaus-style 550 5.7.1 (our IP is "listed").
         rcpt_per_transaction: answer 452 4.5.3 past this many RCPTs in one transaction.
         ehlo: False makes an old server that refuses EHLO and only knows HELO.
+        pipelining: advertise PIPELINING (RFC 2920).
+        soft_error_limit / hard_error_limit / error_sleep_s: Postfix's anti-harvest defence
+            (10 / 20 / 1 s there): rejected RCPTs past the soft limit are answered after a
+            sleep; at the hard limit the server says 421 and hangs up.
     """
 
     def __init__(
@@ -284,6 +325,10 @@ class MailboxServer(LoopbackServer):
         rcpt_per_transaction: int | None = None,
         ehlo: bool = True,
         hostname: str = "mx.example.test",
+        pipelining: bool = False,
+        soft_error_limit: int | None = None,
+        hard_error_limit: int | None = None,
+        error_sleep_s: float = 1.0,
     ) -> None:
         super().__init__(host, port)
         self.users = frozenset(u.casefold() for u in users)
@@ -301,6 +346,11 @@ class MailboxServer(LoopbackServer):
         self.blocked = blocked
         self.rcpt_per_transaction = rcpt_per_transaction
         self.hostname = hostname
+        self.pipelining = pipelining
+        self.soft_error_limit = soft_error_limit
+        self.hard_error_limit = hard_error_limit
+        self.error_sleep_s = error_sleep_s
+        self.hard_limit_hits = 0
         self._handler = _MailboxHandler(self) if ehlo else _HeloOnlyHandler(self)
 
     async def _listen(self) -> asyncio.Server:

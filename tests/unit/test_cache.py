@@ -6,7 +6,7 @@ from pathlib import Path
 
 from engine.cache import SqliteCache, ttl_for
 from engine.config import Config
-from engine.model import Detail, Flags, Reason, Reply, Result, State, Stage
+from engine.model import Detail, Flags, Reason, Reply, Result, Stage, State
 
 CONFIG = Config()
 

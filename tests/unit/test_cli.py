@@ -49,7 +49,9 @@ def test_file_with_bad_utf8_empty_and_huge_lines_keeps_every_row(
 
 def test_csv_column_keeps_input_columns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = tmp_path / "in.csv"
-    src.write_text("name,email\nJane,jane@gmail.com\nBob,bob@gmial.com\nNo mail,\n", encoding="utf-8")
+    src.write_text(
+        "name,email\nJane,jane@gmail.com\nBob,bob@gmial.com\nNo mail,\n", encoding="utf-8"
+    )
     code, out, _ = _run(
         ["verify", "--offline", "--format", "csv", "--column", "email", "-i", str(src)], capsys
     )
@@ -63,7 +65,9 @@ def test_csv_column_keeps_input_columns(tmp_path: Path, capsys: pytest.CaptureFi
     assert rows[2]["reason"] == "AtSignNotFound"
 
 
-def test_unknown_column_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_column_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = tmp_path / "in.csv"
     src.write_text("a,b\n1,2\n", encoding="utf-8")
     code, out, err = _run(["verify", "--offline", "--column", "email", "-i", str(src)], capsys)

@@ -10,7 +10,9 @@ from engine.politeness import Gates
 
 
 async def test_sessions_per_host_cap_holds_under_contention() -> None:
-    gates = Gates(Politeness(sessions_per_host=2, connections_per_minute_per_host=1000), FakeClock())
+    gates = Gates(
+        Politeness(sessions_per_host=2, connections_per_minute_per_host=1000), FakeClock()
+    )
     inside = 0
     peak = 0
 
@@ -30,8 +32,9 @@ async def test_sessions_per_host_cap_holds_under_contention() -> None:
 
 
 async def test_provider_cap_spans_hosts() -> None:
-    limits = Politeness(sessions_per_host=5, sessions_per_provider=3,
-                        connections_per_minute_per_host=1000)
+    limits = Politeness(
+        sessions_per_host=5, sessions_per_provider=3, connections_per_minute_per_host=1000
+    )
     gates = Gates(limits, FakeClock())
     inside = 0
     peak = 0

@@ -59,7 +59,7 @@ def test_cli_output_rows_match_input_rows(lines: list[bytes]) -> None:
     assert proc.returncode == 0, proc.stderr
     rows = [json.loads(line) for line in proc.stdout.decode("utf-8").splitlines()]
     assert len(rows) == len(lines)
-    for i, (line, row) in enumerate(zip(lines, rows)):
+    for i, (line, row) in enumerate(zip(lines, rows, strict=True)):
         text = line.removeprefix(b"\xef\xbb\xbf") if i == 0 else line
         text = text.removesuffix(b"\r")
         shown = text.decode("utf-8", "surrogateescape")

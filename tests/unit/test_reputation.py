@@ -24,7 +24,9 @@ def _addr(local: str, domain: str) -> Address:
     )
 
 
-@pytest.mark.parametrize("domain", ["mailinator.com", "x.sub.mailinator.com", "MAILINATOR.com".lower()])
+@pytest.mark.parametrize(
+    "domain", ["mailinator.com", "x.sub.mailinator.com", "MAILINATOR.com".lower()]
+)
 def test_disposable_matches_registrable_domain(ds: Datasets, domain: str) -> None:
     flags = reputation_flags(_addr("bob", domain), ds)
     assert flags.disposable is True
@@ -41,12 +43,25 @@ def test_corporate_domain_has_no_domain_flags(ds: Datasets) -> None:
     assert (flags.disposable, flags.free) == (False, False)
 
 
-@pytest.mark.parametrize("local", ["info", "Admin", "sales", "support+eu", "customer.service", "postmaster"])
+@pytest.mark.parametrize(
+    "local", ["info", "Admin", "sales", "support+eu", "customer.service", "postmaster"]
+)
 def test_role_local_parts(ds: Datasets, local: str) -> None:
     assert reputation_flags(_addr(local, "python.org"), ds).role is True
 
 
-@pytest.mark.parametrize("local", ["noreply", "no-reply", "No_Reply", "donotreply", "do-not-reply", "noreply-billing", "mailer-daemon"])
+@pytest.mark.parametrize(
+    "local",
+    [
+        "noreply",
+        "no-reply",
+        "No_Reply",
+        "donotreply",
+        "do-not-reply",
+        "noreply-billing",
+        "mailer-daemon",
+    ],
+)
 def test_no_reply_local_parts(ds: Datasets, local: str) -> None:
     assert reputation_flags(_addr(local, "python.org"), ds).no_reply is True
 
@@ -58,6 +73,6 @@ def test_people_are_not_roles(ds: Datasets, local: str) -> None:
 
 
 def test_shipped_psl_is_used_not_publicsuffix2_bundle(ds: Datasets) -> None:
-    # "123webseite.de" became a public suffix after publicsuffix2's 2019 copy: with the shipped list the
-    # registrable part of a host under it has three labels, with the old one two.
+    # "123webseite.de" became a public suffix after publicsuffix2's 2019 copy: with the shipped
+    # list the registrable part of a host under it has three labels, with the old one two.
     assert ds.registrable("mail.shop.123webseite.de") == "shop.123webseite.de"

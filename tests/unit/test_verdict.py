@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.config import Config
-from engine.errors import DnsTransient, NoMailServer, NoSuchDomain, NullMx, NoPublicMxAddress
+from engine.errors import DnsTransient, NoMailServer, NoPublicMxAddress, NoSuchDomain, NullMx
 from engine.model import Address, Flags, MxHost, ProbeOutcome, Reason, Reply, State, Timings
 from engine.verdict import Findings, decide, score
 
