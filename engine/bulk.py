@@ -151,8 +151,10 @@ class BulkChecker:
         clock: Clock | None = None,
         cache: ResultCache | None = None,
         gates: Gates | None = None,
+        refresh: bool = False,
     ) -> None:
         self.deps = deps
+        self.refresh = refresh  # do not read cached results (still store new ones)
         self.config = deps.config
         self.transport = transport
         self.clock = clock or SystemClock()
@@ -190,7 +192,7 @@ class BulkChecker:
         dns_ms = _ms(start)
         if not needs_probe(f, self.deps):
             return decide(f, self.config, Timings(dns_ms=dns_ms, total_ms=_ms(start)))
-        if self.cache is not None and f.address.email:
+        if self.cache is not None and f.address.email and not self.refresh:
             cached = await self.cache.get(f.address.email)
             if cached is not None:
                 self.stats.cache_hits += 1
@@ -237,7 +239,7 @@ class BulkChecker:
         return await job.future
 
     async def _load_catch_all(self, domain: str) -> None:
-        if domain in self._catch_all or self.cache is None:
+        if domain in self._catch_all or self.cache is None or self.refresh:
             return
         value = await self.cache.get_domain(domain, "catch_all")
         if value is not None:

@@ -1,6 +1,7 @@
-"""The `mailprobe` command: argument parsing, input streaming, output and exit codes.
+"""The `mailprobe` command: argument parsing, runs, progress, summary and exit codes.
 
-Only this module prints, exits or configures logging. stdout carries data only.
+Only this module prints, exits or configures logging. stdout carries data only; progress and
+the summary go to stderr.
 """
 
 from __future__ import annotations
@@ -8,23 +9,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import csv
 import io
+import itertools
 import logging
+import os
 import signal
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from enum import IntEnum
+from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from engine import doctor
 from engine.bulk import check_many
 from engine.config import Config, TlsPolicy
 from engine.model import Result, State
-from engine.output import CSV_FIELDS, csv_row, jsonl_line, printable, table_row
-from engine.verifier import MAX_INPUT_CHARS, Verifier
+from engine.streams import InputError, Journal, Row, Writer, read_csv, read_lines
+from engine.verifier import Verifier
 
 log = logging.getLogger("mailprobe")
 
@@ -48,118 +52,15 @@ exit codes:
 input: one address per line (UTF-8; a line that is not valid UTF-8 gets an InvalidSyntax
 result), or a CSV column with --column. Every input line gets exactly one output row, in order;
 an empty line is a row too (AtSignNotFound).
+
+resume: with -o FILE, progress is kept in FILE.progress after every row; after a crash or
+Ctrl-C, run the same command with --resume to finish. Settled results are also kept in the
+cache (see --cache), so nothing already settled is asked again.
 """
 
 
 class UsageError(Exception):
     """Bad arguments or unreadable input: exit code 2 with a clear message."""
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One input row: the text to verify and, for CSV input, all its columns."""
-
-    raw: str
-    columns: tuple[str, ...] | None = None
-
-
-def _read_lines(stream: BinaryIO) -> Iterator[Row]:
-    """Lines as text, one Row each, with bounded memory even for a huge line."""
-    first = True
-    while True:
-        chunk = stream.readline(MAX_INPUT_CHARS * 4 + 1)
-        if not chunk:
-            return
-        if not chunk.endswith(b"\n") and len(chunk) > MAX_INPUT_CHARS * 4:
-            # A huge line: skip to its end so it stays one row, and keep only its head.
-            while True:
-                rest = stream.readline(1 << 16)
-                if not rest or rest.endswith(b"\n"):
-                    break
-        if first and chunk.startswith(b"\xef\xbb\xbf"):
-            chunk = chunk[3:]
-        first = False
-        text = chunk.rstrip(b"\n").removesuffix(b"\r")
-        yield Row(text.decode("utf-8", errors="surrogateescape"))
-
-
-def _read_csv(text: TextIO, column: str) -> tuple[list[str], Iterator[Row]]:
-    csv.field_size_limit(MAX_INPUT_CHARS * 16)
-    reader = csv.reader(text)
-    try:
-        header = next(reader)
-    except StopIteration:
-        return [], iter(())
-    except csv.Error as exc:
-        raise UsageError(f"cannot read the CSV header: {exc}") from exc
-    if column in header:
-        index = header.index(column)
-    elif column.isdigit() and int(column) < max(len(header), 1):
-        index = int(column)
-    else:
-        raise UsageError(f"--column {column!r} is not a column of the input: {header}")
-
-    def rows() -> Iterator[Row]:
-        while True:
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                # One malformed record still yields one row, so nothing is lost.
-                yield Row(f"<unreadable CSV record: {exc}>", tuple())
-                continue
-            value = cells[index] if index < len(cells) else ""
-            yield Row(value, tuple(cells))
-
-    return header, rows()
-
-
-class Writer:
-    """Writes one output row per result in the chosen format, flushing as it goes."""
-
-    def __init__(self, out: TextIO, fmt: str, header: Sequence[str] | None) -> None:
-        self.out = out
-        self.fmt = fmt
-        self.header = list(header) if header is not None else None
-        self._csv = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
-        self._started = False
-
-    def _start(self) -> None:
-        self._started = True
-        if self._csv is not None:
-            names = list(CSV_FIELDS)
-            if self.header is not None:
-                taken = set(self.header)
-                names = [f"mailprobe_{n}" if n in taken else n for n in names]
-                names = [printable(h) for h in self.header] + names
-            self._csv.writerow(names)
-        elif self.fmt == "table":
-            self.out.write(_TABLE_FMT.format(*_TABLE_HEAD) + "\n")
-
-    def write(self, row: Row, result: Result) -> None:
-        if not self._started:
-            self._start()
-        if self._csv is not None:
-            prefix = [printable(c) for c in row.columns] if row.columns is not None else []
-            if self.header is not None:
-                prefix += [""] * (len(self.header) - len(prefix))
-                prefix = prefix[: len(self.header)]
-            self._csv.writerow(prefix + csv_row(result))
-        elif self.fmt == "jsonl":
-            self.out.write(jsonl_line(result) + "\n")
-        else:
-            self.out.write(_TABLE_FMT.format(*table_row(result)) + "\n")
-        self.out.flush()
-
-    def finish(self) -> None:
-        if not self._started:
-            self._start()
-        self.out.flush()
-
-
-_TABLE_HEAD = ("INPUT", "STATE", "REASON", "DID YOU MEAN", "FLAGS", "SCORE")
-_TABLE_FMT = "{:<40} {:<13} {:<27} {:<18} {:<22} {:>5}"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -203,8 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow connecting to private/loopback mail hosts (intranets, tests)",
     )
-    v.add_argument("--concurrency", type=int, default=32, help="addresses in flight (default 32)")
-    v.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
+    v.add_argument("--greylist-delay", type=float, help="seconds before a greylisting retry")
+    v.add_argument("--sessions-per-host", type=int, help="concurrent SMTP sessions per MX host")
+    v.add_argument("--window", type=int, default=2000, help="addresses in flight (default 2000)")
+    v.add_argument("--cache", help="result cache file (default: ~/.cache/mailprobe/...)")
+    v.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    v.add_argument("--refresh", action="store_true", help="ignore cached results; store new ones")
+    v.add_argument("--resume", action="store_true", help="finish an interrupted run (needs -o)")
+    v.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
     return parser
 
 
@@ -218,26 +125,36 @@ def config_from_args(args: argparse.Namespace) -> Config:
         changes.update(check_dns=False, check_smtp=False)
     if args.no_smtp:
         changes["check_smtp"] = False
-    if args.helo:
-        changes["helo_name"] = args.helo
-    if args.mail_from:
-        changes["mail_from"] = args.mail_from
-    if args.smtp_port:
-        changes["smtp_port"] = args.smtp_port
+    for flag, knob in (
+        ("helo", "helo_name"),
+        ("mail_from", "mail_from"),
+        ("smtp_port", "smtp_port"),
+        ("dns_port", "dns_port"),
+        ("greylist_delay", "greylist_delay_s"),
+    ):
+        value = getattr(args, flag)
+        if value is not None:
+            changes[knob] = value
     if args.nameserver:
         changes["nameservers"] = tuple(args.nameserver)
-    if args.dns_port:
-        changes["dns_port"] = args.dns_port
     if args.starttls:
         changes["starttls"] = TlsPolicy(args.starttls)
+    if not args.no_cache:
+        from engine.cache import default_cache_path
+
+        changes["cache_path"] = Path(args.cache) if args.cache else default_cache_path()
     try:
+        if args.sessions_per_host is not None:
+            changes["politeness"] = replace(
+                config.politeness, sessions_per_host=args.sessions_per_host
+            )
         return replace(config, **changes)  # type: ignore[arg-type]
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
 
 
 def _open_input(
-    args: argparse.Namespace, stack: contextlib.ExitStack
+    args: argparse.Namespace, stack: contextlib.ExitStack[bool | None]
 ) -> tuple[list[str] | None, Iterator[Row]]:
     """The input rows (and the CSV header); files opened here are closed by `stack`."""
     if args.input is None:
@@ -255,55 +172,164 @@ def _open_input(
         except OSError as exc:
             raise UsageError(f"cannot read {args.input}: {exc.strerror}") from exc
     if args.column is None:
-        return None, _read_lines(stream)
+        return None, read_lines(stream)
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
     # Detach rather than close, so the wrapper never closes stdin or a file twice.
     stack.callback(text.detach)
-    return _read_csv(text, args.column)
+    try:
+        return read_csv(text, args.column)
+    except InputError as exc:
+        raise UsageError(str(exc)) from exc
 
 
-def _summary(counts: Counter[str], total: int) -> str:
-    parts = [f"{state.value}: {counts.get(state.value, 0)}" for state in State]
-    return f"{total} checked; " + ", ".join(parts)
+def _count_rows(args: argparse.Namespace) -> int | None:
+    """Input rows, for the progress bar's ETA (files only, never stdin)."""
+    if args.input is None:
+        return len(args.addresses)
+    if args.input == "-":
+        return None
+    try:
+        with open(args.input, "rb") as fh:
+            n = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+    except OSError:
+        return None
+    return n - 1 if args.column is not None else n
+
+
+class Progress:
+    """A one-line progress bar on stderr: counts per state, rate and ETA."""
+
+    def __init__(self, total: int | None, stream: TextIO, enabled: bool) -> None:
+        self.total = total
+        self.stream = stream
+        self.enabled = enabled
+        self.start = time.monotonic()
+        self.counts: Counter[str] = Counter()
+        self.reasons: Counter[str] = Counter()
+        self._shown = 0.0
+
+    def add(self, result: Result) -> None:
+        self.counts[result.state.value] += 1
+        self.reasons[result.reason.value] += 1
+        now = time.monotonic()
+        if self.enabled and now - self._shown >= 0.2:
+            self._shown = now
+            self.stream.write("\r" + self._line(now))
+            self.stream.flush()
+
+    def _line(self, now: float) -> str:
+        done = sum(self.counts.values())
+        rate = done / max(now - self.start, 1e-9)
+        parts = [f"{done}" + (f"/{self.total}" if self.total else "")]
+        if self.total and rate > 0:
+            parts.append(f"ETA {max(0.0, (self.total - done) / rate):.0f}s")
+        parts.append(f"{rate:.0f}/s")
+        parts += [f"{s.value} {self.counts.get(s.value, 0)}" for s in State]
+        return "  ".join(parts)[:200]
+
+    def summary(self, extra: str = "") -> str:
+        if self.enabled:
+            self.stream.write("\r" + " " * 120 + "\r")
+        took = time.monotonic() - self.start
+        done = sum(self.counts.values())
+        lines = [f"mailprobe: {done} checked in {took:.1f} s ({done / max(took, 1e-9):.0f}/s)"]
+        lines += [f"  {s.value:<14} {self.counts.get(s.value, 0):>8}" for s in State]
+        if self.reasons:
+            top = ", ".join(f"{r} {n}" for r, n in self.reasons.most_common())
+            lines.append(f"  reasons: {top}")
+        if extra:
+            lines.append(f"  {extra}")
+        return "\n".join(lines)
 
 
 async def _run_online(
-    verifier: Verifier, rows: Iterator[Row], writer: Writer, window: int, counts: Counter[str]
-) -> None:
+    verifier: Verifier,
+    rows: Iterator[Row],
+    writer: Writer,
+    progress: Progress,
+    *,
+    window: int,
+    refresh: bool,
+) -> str:
+    cache = None
+    if verifier.config.cache_path is not None:
+        from engine.cache import SqliteCache
+
+        cache = SqliteCache(verifier.config.cache_path, verifier.config)
     async with verifier:
+        checker = verifier.bulk(cache=cache, refresh=refresh)
         async for row, result in check_many(
-            rows, lambda r: verifier.averify(r.raw), window=max(1, window)
+            rows, lambda r: checker.check(r.raw), window=max(1, window)
         ):
             writer.write(row, result)
-            counts[result.state.value] += 1
+            progress.add(result)
+        s = checker.stats
+        return (
+            f"SMTP: {s.sessions} sessions, {s.rcpts} RCPTs "
+            f"({s.rcpts_per_session():.1f} per session), cache hits {s.cache_hits}"
+        )
+
+
+def _resume_point(args: argparse.Namespace, journal: Journal | None) -> tuple[int, int]:
+    """(rows already written, byte offset to cut the output back to) for --resume."""
+    if not args.resume:
+        return 0, 0
+    if journal is None:
+        raise UsageError("--resume needs -o FILE (the output of the run to finish)")
+    progress = journal.load()
+    if progress is None or not Path(args.output).exists():
+        print("mailprobe: nothing to resume; starting a new run", file=sys.stderr)
+        return 0, 0
+    return progress.rows, progress.offset
 
 
 def _verify(args: argparse.Namespace) -> ExitCode:
     config = config_from_args(args)
-    counts: Counter[str] = Counter()
+    journal = Journal(Journal.path_for(Path(args.output))) if args.output else None
+    rows_done, offset = _resume_point(args, journal)
     with contextlib.ExitStack() as stack:
         header, rows = _open_input(args, stack)
         fmt = args.format or ("table" if sys.stdout.isatty() and not args.output else "jsonl")
         out: TextIO = sys.stdout
         if args.output:
             try:
-                out = stack.enter_context(open(args.output, "w", encoding="utf-8", newline=""))
+                if rows_done or offset:
+                    os.truncate(args.output, offset)
+                resuming = bool(rows_done or offset)
+                out = stack.enter_context(
+                    open(args.output, "a" if resuming else "w", encoding="utf-8", newline="")
+                )
             except OSError as exc:
                 raise UsageError(f"cannot write {args.output}: {exc.strerror}") from exc
-        writer = Writer(out, fmt, header)
+        if journal is not None:
+            stack.callback(journal.close)
+            journal.record(rows_done, offset)
+        rows = itertools.islice(rows, rows_done, None)  # already in the output
+        writer = Writer(out, fmt, header, journal=journal, rows_done=rows_done, started=offset > 0)
+        total = _count_rows(args)
+        progress = Progress(
+            None if total is None else max(0, total - rows_done),
+            sys.stderr,
+            enabled=sys.stderr.isatty() and not args.quiet,
+        )
         verifier = Verifier(config)
+        extra = ""
         try:
             if not config.check_dns:
                 for row in rows:
                     result = verifier.check_offline(row.raw)
                     writer.write(row, result)
-                    counts[result.state.value] += 1
+                    progress.add(result)
             else:
-                asyncio.run(_run_online(verifier, rows, writer, args.concurrency, counts))
+                extra = asyncio.run(
+                    _run_online(
+                        verifier, rows, writer, progress, window=args.window, refresh=args.refresh
+                    )
+                )
             writer.finish()
         finally:
             if not args.quiet:
-                print(_summary(counts, sum(counts.values())), file=sys.stderr)
+                print(progress.summary(extra), file=sys.stderr)
     return ExitCode.OK
 
 
@@ -327,6 +353,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         return int(ExitCode.OK)
     except KeyboardInterrupt:
+        print("mailprobe: interrupted; rows written so far are complete", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
     except Exception:
         log.exception("internal failure")
@@ -335,8 +362,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _silence_stdout() -> None:
-    import os
-
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -345,5 +370,6 @@ def _silence_stdout() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL) if hasattr(signal, "SIGPIPE") else None
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     raise SystemExit(main())

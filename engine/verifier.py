@@ -134,10 +134,11 @@ class Verifier:
         """Blocking form of averify(); not for use inside a running event loop."""
         return asyncio.run(self.averify(raw))
 
-    def bulk(self, *, cache: ResultCache | None = None) -> BulkChecker:
+    def bulk(self, *, cache: ResultCache | None = None, refresh: bool = False) -> BulkChecker:
         """The bulk checker: addresses grouped per MX host, sessions reused, polite limits.
 
-        `cache` (e.g. engine.cache.SqliteCache) keeps settled results between runs.
+        `cache` (e.g. engine.cache.SqliteCache) keeps settled results between runs; with
+        `refresh`, cached results are not read, only replaced.
         """
         if self._bulk is None:
             from engine.bulk import BulkChecker
@@ -153,6 +154,7 @@ class Verifier:
                 sender=identity.sender,
                 clock=self._clock or SystemClock(),
                 cache=cache,
+                refresh=refresh,
             )
         return self._bulk
 

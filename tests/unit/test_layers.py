@@ -34,6 +34,7 @@ LAYERS: dict[str, float] = {
     "localworld": 5,
     "doctor": 5,
     "demo": 7,  # runs the CLI
+    "streams": 5.5,  # the CLI's row streams
     "cli": 6,
     "__init__": 6,
     "__main__": 7,  # runs the CLI
