@@ -438,7 +438,9 @@ class BulkChecker:
         now = self.clock.monotonic()
         retry_at = now + self.config.greylist_delay_s
         if job.greylisted or not self.config.greylist_retry or retry_at >= job.deadline:
-            if not job.greylisted:
+            if job.greylisted:
+                job.notes.append("greylisted again on retry")
+            elif self.config.greylist_retry:
                 job.notes.append("greylisted; a retry does not fit the budget")
             self._settle(
                 job,

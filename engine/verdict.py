@@ -55,6 +55,7 @@ _SCORE_ROLE = 0.05
 _SCORE_NO_REPLY = 0.2
 _SCORE_TYPO = 0.25
 _SCORE_DISPOSABLE = 0.1
+_SCORE_FLOOR = 0.05
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,14 +87,19 @@ def score(state: State, reason: Reason, flags: Flags, did_you_mean: str | None) 
         value -= _SCORE_TYPO
     if flags.disposable and reason is not Reason.DOMAIN_IS_WELL_KNOWN_DEA:
         value -= _SCORE_DISPOSABLE
-    return round(min(1.0, max(0.0, value)), 2)
+    # Only an undeliverable address scores 0: penalties never sink the others that low.
+    return round(min(1.0, max(_SCORE_FLOOR, value)), 2)
 
 
 def _state_reason(f: Findings, config: Config) -> tuple[State, Reason, Flags]:
     flags = f.flags
+    dea = f.flags.disposable and config.disposable_is_risky
     if f.error is not None:
+        # A transient failure teaches nothing; the list still says what the domain is.
+        if dea and f.error.state is State.UNKNOWN:
+            return State.RISKY, Reason.DOMAIN_IS_WELL_KNOWN_DEA, flags
         return f.error.state, f.error.reason, flags
-    if f.flags.disposable and config.disposable_is_risky:
+    if dea:
         return State.RISKY, Reason.DOMAIN_IS_WELL_KNOWN_DEA, flags
     outcome = f.outcome
     if outcome is None:

@@ -136,3 +136,19 @@ def test_score_orders_outcomes_sensibly() -> None:
     assert deliverable > unknown > dead
     assert score(State.DELIVERABLE, Reason.SUCCESS, Flags(role=True), None) < deliverable
     assert score(State.DELIVERABLE, Reason.SUCCESS, none, "gmail.com") < deliverable
+
+
+def test_disposable_domain_with_transient_dns_failure_is_still_dea() -> None:
+    flags = Flags(disposable=True)
+    findings = Findings(address=ADDRESS, flags=flags, error=DnsTransient("SERVFAIL"))
+    r = decide(findings, CONFIG, Timings())
+    assert (r.state, r.reason) == (State.RISKY, Reason.DOMAIN_IS_WELL_KNOWN_DEA)
+    # A definite DNS answer still wins: a disposable domain that is gone is undeliverable.
+    findings = Findings(address=ADDRESS, flags=flags, error=NoSuchDomain())
+    assert decide(findings, CONFIG, Timings()).state is State.UNDELIVERABLE
+
+
+def test_only_undeliverable_results_score_below_the_floor() -> None:
+    stacked = Flags(disposable=True, role=True, no_reply=True)
+    assert score(State.RISKY, Reason.DOMAIN_IS_WELL_KNOWN_DEA, stacked, "gmail.com") == 0.05
+    assert score(State.UNDELIVERABLE, Reason.INVALID_SYNTAX, stacked, None) == 0.0
