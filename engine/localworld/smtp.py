@@ -3,6 +3,7 @@
 They listen on 127.0.0.0/8 only, never deliver anything, and count what they were sent: every
 connection, the peak of concurrent sessions and each command line, so a test can prove that no
 DATA was ever sent. Each runs in the caller's event loop (`async with`) or in a thread of its own.
+LatencyProxy puts a network's round trip between a client and any of them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import ipaddress
 import ssl
 import threading
 import weakref
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, TypeVar
@@ -481,3 +483,254 @@ class EndlessReplyServer(RawServer):
         while sent < _ENDLESS_MAX_BYTES and not writer.is_closing():
             await self._send(writer, *([line] * 64))
             sent += 64 * (len(line) + 2)
+
+
+# A network's round trip on loopback ----------------------------------------------------------
+
+_RELAY_HIGH_WATER = 1 << 20  # bytes held for one direction before its sender is paused
+_RELAY_CONNECT_S = 5.0
+_RELAY_EARLY_S = 1e-4  # the event loop may run a timer this much before its time
+
+
+class LatencyProxy(LoopbackServer):
+    """A TCP relay that delays every chunk by `one_way_delay_s` in each direction, in order.
+
+    This kernel has no netem, so a benchmark puts this between a client and a loopback server to
+    get a network's round trip (2 x the one-way delay). Each chunk is delayed on its own, never
+    reordered nor held back for a later one, so pipelined commands (RFC 2920) keep their benefit
+    as on a real link; the target is reached one delay after the client connects (the SYN's
+    trip) and an end of input travels like data. `stats` count the client connections and their
+    peak (`commands` stays empty); `stats.errors` lists failed connections to the target.
+    """
+
+    def __init__(
+        self,
+        listen_host: str,
+        listen_port: int,
+        target_host: str,
+        target_port: int,
+        one_way_delay_s: float = 0.025,
+    ) -> None:
+        super().__init__(listen_host, listen_port)
+        if not ipaddress.ip_address(target_host).is_loopback:
+            raise ValueError(f"the proxy relays to loopback targets only, not {target_host}")
+        if one_way_delay_s < 0:
+            raise ValueError("one_way_delay_s must be >= 0")
+        self.target_host = target_host
+        self.target_port = target_port
+        self.one_way_delay_s = one_way_delay_s
+        self._relays: set[_Relay] = set()
+
+    async def _listen(self) -> asyncio.Server:
+        loop = asyncio.get_running_loop()
+        return await loop.create_server(self._accept, host=self.host, port=self.port)
+
+    def _accept(self) -> asyncio.Protocol:
+        relay = _Relay(self, asyncio.get_running_loop())
+        self._relays.add(relay)
+        return relay.inbound
+
+    async def stop(self) -> None:
+        """Drop every relayed session at once (nothing in flight is delivered), then stop."""
+        for relay in list(self._relays):
+            relay.abort()
+        await super().stop()
+
+
+class _Relay:
+    """A client's connection to the proxy and the proxy's connection to the target."""
+
+    def __init__(self, proxy: LatencyProxy, loop: asyncio.AbstractEventLoop) -> None:
+        self.proxy = proxy
+        self.inbound = _RelaySide(self, inbound=True)
+        self.outbound = _RelaySide(self, inbound=False)
+        delay = proxy.one_way_delay_s
+        self.upstream = _Direction(loop, delay, self.inbound, self._maybe_close)
+        self.downstream = _Direction(loop, delay, self.outbound, self._maybe_close)
+        self._closed = False
+
+    def started(self, transport: asyncio.BaseTransport) -> None:
+        """The client is connected: count it, and go and reach the target."""
+        self.proxy._track(transport)
+        self.proxy._keep(asyncio.ensure_future(self._connect()))
+
+    async def _connect(self) -> None:
+        inbound = self.inbound.transport
+        if inbound is None:
+            return
+        self.downstream.attach(inbound)
+        try:
+            await asyncio.sleep(self.proxy.one_way_delay_s)
+            if self._closed:
+                return
+            loop = asyncio.get_running_loop()
+            transport, _ = await asyncio.wait_for(
+                loop.create_connection(
+                    lambda: self.outbound, self.proxy.target_host, self.proxy.target_port
+                ),
+                _RELAY_CONNECT_S,
+            )
+        except (OSError, asyncio.TimeoutError) as exc:
+            self.proxy.stats.errors.append(f"connect to target: {type(exc).__name__}: {exc}")
+            self.abort()
+            return
+        if self._closed or not isinstance(transport, asyncio.Transport):
+            transport.close()
+            return
+        self.upstream.attach(transport)
+
+    def received(self, side: _RelaySide, data: bytes | None) -> None:
+        """Bytes (None: end of input) from one side, for the other one."""
+        (self.upstream if side is self.inbound else self.downstream).push(data)
+
+    def lost(self, side: _RelaySide) -> None:
+        self.received(side, None)
+        if side is self.inbound:
+            self.proxy._untrack(side.transport)
+            self.downstream.cancel()  # nothing more can reach the client
+        else:
+            self.upstream.cancel()  # nor the target
+        if self.inbound.gone and self.outbound.gone:
+            self.proxy._relays.discard(self)
+        self._maybe_close()
+
+    def _maybe_close(self) -> None:
+        if self.upstream.ended and self.downstream.ended:
+            self._close()
+
+    def _close(self) -> None:
+        self._closed = True
+        self.inbound.close()
+        self.outbound.close()
+        if self.outbound.transport is None:  # never connected: only the client side to wait for
+            self.outbound.gone = True
+
+    def abort(self) -> None:
+        self.upstream.cancel()
+        self.downstream.cancel()
+        self._close()
+        self.proxy._relays.discard(self)
+
+
+class _RelaySide(asyncio.Protocol):
+    """One of the two TCP connections of a relayed session."""
+
+    def __init__(self, relay: _Relay, *, inbound: bool) -> None:
+        self.relay = relay
+        self.is_inbound = inbound
+        self.transport: asyncio.Transport | None = None
+        self.gone = False
+        self._paused = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if not isinstance(transport, asyncio.Transport):  # pragma: no cover - TCP only
+            transport.close()
+            return
+        self.transport = transport
+        if self.is_inbound:
+            self.relay.started(transport)
+
+    def data_received(self, data: bytes) -> None:
+        self.relay.received(self, data)
+
+    def eof_received(self) -> bool:
+        self.relay.received(self, None)
+        return True  # keep our sending half open until the far side ends too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.gone = True
+        self.relay.lost(self)
+
+    def pause(self) -> None:
+        if self.transport is not None and not self._paused and not self.transport.is_closing():
+            self._paused = True
+            self.transport.pause_reading()
+
+    def resume(self) -> None:
+        if self.transport is not None and self._paused and not self.transport.is_closing():
+            self._paused = False
+            self.transport.resume_reading()
+
+    def close(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
+
+
+class _Direction:
+    """Bytes from one side to the other, each chunk leaving `delay_s` after it came, in order.
+
+    Chunks are written one by one at their due time, never merged here (the kernel may still
+    coalesce them, as TCP does on a real network).
+    """
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        delay_s: float,
+        source: _RelaySide,
+        on_end: Callable[[], None],
+    ) -> None:
+        self._loop = loop
+        self._delay_s = delay_s
+        self._source = source  # paused while too much of what it sent waits here
+        self._on_end = on_end
+        self._queue: deque[tuple[float, bytes | None]] = deque()  # None: end of input
+        self._held = 0
+        self._timer: asyncio.TimerHandle | None = None
+        self._sink: asyncio.Transport | None = None  # None until that side is connected
+        self.ended = False  # the end of input was passed on, or nothing can be delivered
+
+    def push(self, data: bytes | None) -> None:
+        if self.ended or (self._queue and self._queue[-1][1] is None):
+            return
+        self._queue.append((self._loop.time() + self._delay_s, data))
+        if data:
+            self._held += len(data)
+            if self._held > _RELAY_HIGH_WATER:
+                self._source.pause()
+        self._schedule()
+
+    def attach(self, sink: asyncio.Transport) -> None:
+        self._sink = sink
+        self._schedule()
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._queue.clear()
+        self._held = 0
+        self.ended = True
+
+    def _schedule(self) -> None:
+        if self._timer is None and self._queue and self._sink is not None:
+            self._timer = self._loop.call_at(self._queue[0][0], self._flush)
+
+    def _flush(self) -> None:
+        self._timer = None
+        sink = self._sink
+        if sink is None:
+            return
+        now = self._loop.time() + _RELAY_EARLY_S
+        while self._queue and self._queue[0][0] <= now:
+            _, data = self._queue.popleft()
+            if data is None:
+                self._end(sink)
+                return
+            self._held -= len(data)
+            if not sink.is_closing():
+                sink.write(data)
+        if self._held <= _RELAY_HIGH_WATER // 2:
+            self._source.resume()
+        self._schedule()
+
+    def _end(self, sink: asyncio.Transport) -> None:
+        self.cancel()
+        if not sink.is_closing():
+            try:
+                if not sink.can_write_eof():
+                    raise OSError("no half-close on this transport")
+                sink.write_eof()  # a half-close: the far side may still answer
+            except OSError:  # the far side is gone already
+                sink.close()
+        self._on_end()
