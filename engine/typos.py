@@ -206,6 +206,7 @@ class TypoCorrector:
             for t in by_name[name]:
                 targets[t.domain] = t
         self._by_name = by_name
+        self._longest_name = max((len(name) for name in by_name), default=0)
         # Symmetric-delete index: two names within two edits share a key with <= 2 deletions.
         self._name_keys: dict[str, set[str]] = {}
         for name in self._by_name:
@@ -323,8 +324,8 @@ class TypoCorrector:
         return found
 
     def _near_names(self, name: str) -> set[str]:
-        if len(name) > 40:
-            return set()
+        if len(name) > self._longest_name + 2:
+            return set()  # the common case of a long company name: nothing within two edits
         out: set[str] = set()
         for key in _deletions(name, 2):
             hit = self._name_keys.get(key)
