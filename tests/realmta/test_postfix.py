@@ -199,7 +199,8 @@ async def test_unknown_mailboxes_on_separate_sessions_stay_below_anti_harvest_li
         await _probe(f"nobody{n:02d}@{KNOWN_DOMAIN}", postfix_world.main) for n in range(25)
     ]
 
-    assert [o.reason for o in outcomes] == [Reason.MAILBOX_DOES_NOT_EXIST] * 25
+    others = [o for o in outcomes if o.reason is not Reason.MAILBOX_DOES_NOT_EXIST]
+    assert others == []
 
 
 ZONE: Zone = {
