@@ -41,6 +41,7 @@ T = TypeVar("T")
 # A worker with nothing due waits this long for more work before it gives its session up.
 _LINGER_S = 0.05
 _CATCH_ALL_TTL_S = 7 * 86400.0  # a domain's catch-all verdict, kept in the result cache
+_CLOSE_WAIT_S = 5.0  # seconds aclose() lets sessions end with QUIT
 
 
 async def check_many(
@@ -116,17 +117,29 @@ class _HostQueue:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     workers: int = 0
     target_index: int = 0
+    asked: int = 0  # RCPTs answered for real addresses (not catch-all probes)
+    rejected: int = 0  # of those, permanent refusals: the host's rejection rate
 
     def due(self, now: float) -> int:
         return sum(1 for job in self.jobs if job.not_before <= now)
 
-    def take(self, now: float, limit: int) -> list[_Job]:
+    def take(
+        self, now: float, limit: int, needs_probe: Callable[[str], bool] = lambda d: False
+    ) -> list[_Job]:
+        """Up to `limit` RCPTs' worth of due jobs; a domain still to be probed for catch-all
+        costs one RCPT more. The first due job is always taken, so a group is never empty."""
         taken: list[_Job] = []
+        probed: set[str] = set()
         kept: deque[_Job] = deque()
+        cost = 0
         while self.jobs:
             job = self.jobs.popleft()
-            if len(taken) < limit and job.not_before <= now:
+            extra = int(job.domain not in probed and needs_probe(job.domain))
+            if job.not_before <= now and (not taken or cost + 1 + extra <= limit):
                 taken.append(job)
+                cost += 1 + extra
+                if extra:
+                    probed.add(job.domain)
             else:
                 kept.append(job)
         self.jobs = kept
@@ -165,6 +178,8 @@ class BulkChecker:
         self._queues: dict[tuple[tuple[str, str], ...], _HostQueue] = {}
         self._catch_all: dict[str, _CatchAll] = {}
         self._catch_all_pending: set[str] = set()
+        # Accepted addresses of a domain whose catch-all probe is still out in another session.
+        self._awaiting: dict[str, list[Callable[[], None]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
 
@@ -250,7 +265,8 @@ class BulkChecker:
     def _spawn_workers(self, queue: _HostQueue) -> None:
         cap = self.config.politeness.sessions_per_host
         now = self.clock.monotonic()
-        wanted = max(1, -(-queue.due(now) // max(1, queue.batch)))
+        group = max(1, self._group_size(queue, 0))
+        wanted = max(1, -(-queue.due(now) // group))
         while queue.workers < min(cap, wanted):
             queue.workers += 1
             task = asyncio.ensure_future(self._worker(queue))
@@ -278,6 +294,8 @@ class BulkChecker:
     async def _wait_for_work(self, queue: _HostQueue) -> bool:
         """True when a job is due; sleeps (on the clock) for greylisted ones; False when idle."""
         for _ in range(10_000):
+            if self._closing:
+                return False
             now = self.clock.monotonic()
             if queue.due(now):
                 return True
@@ -310,29 +328,43 @@ class BulkChecker:
                 if not job.future.done() and job not in queue.jobs:
                     self._transient(queue, job, exc.reply, f"{host} [{ip}]: {exc}")
 
+    def _group_size(self, queue: _HostQueue, errors: int) -> int:
+        """RCPTs for the next transaction, within the session's error budgets.
+
+        Servers delay or disconnect after a number of rejected recipients (Postfix: 10 and 20
+        per session). A group is sized on the host's rejection rate seen so far (assumed high
+        until measured) so the expected rejections fit `errors_per_session`, and never larger
+        than `max_errors_per_session` allows if every RCPT of it were refused.
+        """
+        limits = self.config.politeness
+        soft_room = limits.errors_per_session - errors
+        hard_room = limits.max_errors_per_session - errors
+        if soft_room <= 0 or hard_room <= 0:
+            return 0
+        rate = (queue.rejected + 1) / (queue.asked + 2)  # Laplace's rule: 1/2 before any data
+        expected_fit = int(soft_room / max(rate, 0.02))
+        return max(1, min(queue.batch, hard_room, max(soft_room, expected_fit)))
+
     async def _transactions(
         self, queue: _HostQueue, session: SmtpSession, taken: list[_Job]
     ) -> None:
-        limits = self.config.politeness
         errors = 0
-        for _ in range(limits.transactions_per_session):
-            # Never pipeline more RCPTs than the errors still allowed in this session: servers
-            # delay or disconnect after a number of rejected recipients (Postfix: 10 and 20).
-            room = limits.errors_per_session - errors
-            if room <= 0:
+        for _ in range(self.config.politeness.transactions_per_session):
+            size = self._group_size(queue, errors)
+            if size == 0 or self._closing:
                 return
-            batch = queue.take(self.clock.monotonic(), min(queue.batch, room))
+            batch = queue.take(self.clock.monotonic(), size, self._needs_probe)
             if not batch:
                 queue.wake.clear()
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(queue.wake.wait(), _LINGER_S)
-                batch = queue.take(self.clock.monotonic(), min(queue.batch, room))
+                batch = queue.take(self.clock.monotonic(), size, self._needs_probe)
                 if not batch:
                     return
             taken[:] = batch
             rejected = await self._transaction(queue, session, batch)
             taken.clear()
-            if rejected < 0:  # the server refused us: end the session
+            if rejected < 0:  # the server refused us or is closing: end the session
                 return
             errors += rejected
 
@@ -353,20 +385,29 @@ class BulkChecker:
             return 0
         self.stats.transactions += 1
         sender = guard_argument(await self._sender())
-        mail = await session.mail(sender, smtputf8=any(j.smtputf8 for j in batch))
-        if mail.code // 100 != 2:
-            return self._mail_refused(queue, session, batch, mail)
         probes = self._catch_all_probes(batch)
         recipients = [p[1] for p in probes] + [j.recipient for j in batch]
-        replies = await _rcpt_all(session, recipients)
-        self.stats.rcpts += len(replies)
+        try:
+            replies = await _transaction_replies(
+                session, sender, recipients, smtputf8=any(j.smtputf8 for j in batch)
+            )
+        except SmtpError:
+            self._probes_failed([domain for domain, _ in probes])
+            raise
+        mail, rcpts = replies[0], replies[1 : 1 + len(recipients)]
+        if mail.code // 100 != 2:
+            self._probes_failed([domain for domain, _ in probes])
+            return self._mail_refused(queue, session, batch, mail)
+        self.stats.rcpts += len(rcpts)
         errors = 0
-        for (domain, _), reply in zip(probes, replies, strict=False):
+        for (domain, _), reply in zip(probes, rcpts, strict=False):
             self._record_catch_all(domain, reply)
             errors += reply.code >= 400
+        self._probes_failed([domain for domain, _ in probes[len(rcpts) :]])
         accepted = 0
-        for job, reply in zip(batch, replies[len(probes) :], strict=False):
+        for job, reply in zip(batch, rcpts[len(probes) :], strict=False):
             errors += reply.code >= 400
+            queue.asked += 1
             if is_too_many_recipients(reply):
                 # Outlook.com and others take few RCPTs per transaction: shrink and ask again.
                 queue.batch = max(1, accepted)
@@ -374,11 +415,14 @@ class BulkChecker:
                 self._requeue(queue, job, front=True)
                 continue
             accepted += reply.code // 100 == 2
+            queue.rejected += reply.code >= 500
             self._answer(queue, job, reply, session.host)
-        for job in batch[len(replies) - len(probes) :]:
+        for job in batch[max(0, len(rcpts) - len(probes)) :]:
             self._requeue(queue, job, front=True)  # never asked (the server closed)
-        with contextlib.suppress(SmtpError):
-            await session.rset()
+        if any(r.code == 421 for r in replies):
+            # RFC 5321 §3.8: the server is closing the session; come back later.
+            self.gates.back_off(session.host)
+            return -1
         return errors
 
     def _mail_refused(
@@ -395,17 +439,32 @@ class BulkChecker:
             self._settle(job, reason, reply, session.host)
         return -1
 
+    def _needs_probe(self, domain: str) -> bool:
+        return (
+            self.config.detect_catch_all
+            and domain not in self._catch_all
+            and domain not in self._catch_all_pending
+        )
+
     def _catch_all_probes(self, batch: Sequence[_Job]) -> list[tuple[str, str]]:
-        if not self.config.detect_catch_all:
-            return []
         probes = []
         for domain in dict.fromkeys(j.domain for j in batch):
-            if domain in self._catch_all or domain in self._catch_all_pending:
+            if not self._needs_probe(domain):
                 continue
             self._catch_all_pending.add(domain)
             self.stats.catch_all_probes += 1
             probes.append((domain, guard_argument(f"{random_local()}@{domain}")))
         return probes
+
+    def _probes_failed(self, domains: Sequence[str]) -> None:
+        """The probes of these domains got no answer: ask again later, release who waits."""
+        for domain in domains:
+            self._catch_all_pending.discard(domain)
+            self._release(domain)
+
+    def _release(self, domain: str) -> None:
+        for settle in self._awaiting.pop(domain, ()):
+            settle()
 
     def _record_catch_all(self, domain: str, reply: Reply) -> None:
         self._catch_all_pending.discard(domain)
@@ -420,6 +479,7 @@ class BulkChecker:
             )
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+        self._release(domain)
 
     # Settling ---------------------------------------------------------------------------
 
@@ -490,6 +550,15 @@ class BulkChecker:
     ) -> None:
         if job.future.done():
             return
+        if reason is Reason.SUCCESS and job.domain in self._catch_all_pending:
+            # The domain's catch-all answer is on its way in another session: wait for it,
+            # so the verdict is the same whichever session answers first.
+            self._awaiting.setdefault(job.domain, []).append(
+                lambda: self._settle(
+                    job, reason, reply, host, note=note, greylisted=greylisted, resolved=resolved
+                )
+            )
+            return
         if note:
             job.notes.append(note)
         accept_all: bool | None = None
@@ -522,7 +591,12 @@ class BulkChecker:
             self._settle(job, Reason.UNKNOWN, job.last, None, note=note)
 
     async def aclose(self) -> None:
+        """Let idle sessions end with QUIT, then stop whatever is left."""
         self._closing = True
+        for queue in self._queues.values():
+            queue.wake.set()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=_CLOSE_WAIT_S)
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
@@ -530,18 +604,29 @@ class BulkChecker:
                 await task
 
 
-async def _rcpt_all(session: SmtpSession, recipients: list[str]) -> list[Reply]:
-    """RCPT TO for each recipient; one round trip when the session can pipeline (RFC 2920)."""
-    many = getattr(session, "rcpt_many", None)
-    if many is not None:
-        replies: list[Reply] = await many(recipients)
+async def _transaction_replies(
+    session: SmtpSession, sender: str, recipients: list[str], *, smtputf8: bool
+) -> list[Reply]:
+    """MAIL, RCPTs and RSET; one round trip when the session can pipeline (RFC 2920).
+
+    Returns [MAIL reply, RCPT replies..., RSET reply]; only the MAIL reply if it was refused,
+    fewer RCPT replies if the server ended the session.
+    """
+    group = getattr(session, "transaction", None)
+    if group is not None:
+        replies: list[Reply] = await group(sender, recipients, smtputf8=smtputf8)
         return replies
-    out = []
+    mail = await session.mail(sender, smtputf8=smtputf8)
+    if mail.code // 100 != 2:
+        return [mail]
+    out = [mail]
     for recipient in recipients:
         reply = await session.rcpt(recipient)
         out.append(reply)
         if reply.code == 421:
-            break  # the server is closing the session
+            return out  # the server is closing the session
+    with contextlib.suppress(SmtpError):
+        out.append(await session.rset())
     return out
 
 

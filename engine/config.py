@@ -44,7 +44,11 @@ class Politeness:
     connections_per_minute_per_host: int = 30  # new connections to one MX host per minute
     rcpts_per_transaction: int = 50  # RCPT TO commands in one MAIL FROM transaction
     transactions_per_session: int = 10  # MAIL FROM transactions in one connection (RSET between)
-    errors_per_session: int = 8  # rejected RCPTs before starting a new session (Postfix: 10)
+    # Rejected RCPTs per session: groups are sized so the expected count stays within
+    # `errors_per_session` (Postfix slows down past 10) and even the worst case, every RCPT of
+    # a group refused, within `max_errors_per_session` (Postfix hangs up at 20).
+    errors_per_session: int = 8
+    max_errors_per_session: int = 18
     backoff_base_s: float = 5.0  # first back-off after a 421 or a burst of 4xx; doubles each time
     backoff_max_s: float = 300.0
 
@@ -57,9 +61,12 @@ class Politeness:
             "rcpts_per_transaction",
             "transactions_per_session",
             "errors_per_session",
+            "max_errors_per_session",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"Politeness.{name} must be >= 1")
+        if self.max_errors_per_session < self.errors_per_session:
+            raise ValueError("Politeness.max_errors_per_session must be >= errors_per_session")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

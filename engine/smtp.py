@@ -218,8 +218,10 @@ def _can_pipeline(proto: object) -> bool:
     )
 
 
-async def _pipelined(proto: Any, wire: bytes, count: int, timeout_s: float) -> list[Reply]:
-    """Write a group of commands at once and read `count` replies in order.
+async def _pipelined(
+    proto: Any, wire: bytes, stages: Sequence[Stage], timeout_s: float
+) -> list[Reply]:
+    """Write a group of commands at once and read one reply per stage, in order.
 
     aiosmtplib reads one reply per command written and drops bytes that arrive while no reply
     is awaited, so for the group the protocol's buffer is fed directly and parsed here.
@@ -232,6 +234,7 @@ async def _pipelined(proto: Any, wire: bytes, count: int, timeout_s: float) -> l
         arrived.set()
 
     replies: list[Reply] = []
+    count = len(stages)
     deadline = loop.time() + timeout_s
     async with proto._command_lock:
         proto.data_received = received
@@ -241,9 +244,9 @@ async def _pipelined(proto: Any, wire: bytes, count: int, timeout_s: float) -> l
                 try:
                     response = proto._read_response_from_buffer()
                 except aiosmtplib.SMTPException as exc:
-                    raise _failure(exc, Stage.RCPT, "RCPT") from exc
+                    raise _failure(exc, stages[len(replies)], "pipelined group") from exc
                 if response is not None:
-                    reply = parse_reply(response.code, response.message, Stage.RCPT)
+                    reply = parse_reply(response.code, response.message, stages[len(replies)])
                     replies.append(reply)
                     if reply.code == 421 or len(replies) == count:
                         break  # RFC 5321 §3.8: after 421 nothing more will come
@@ -283,27 +286,43 @@ class _AioSession:
     async def rset(self) -> Reply:
         return await self._command(Stage.RSET, b"RSET")
 
-    async def rcpt_many(self, recipients: Sequence[str]) -> list[Reply]:
-        """RCPT TO for each recipient, in one write when the server offers PIPELINING.
+    async def transaction(
+        self, sender: str, recipients: Sequence[str], *, smtputf8: bool = False
+    ) -> list[Reply]:
+        """MAIL FROM, an RCPT TO per recipient and RSET: one write and one round trip when the
+        server offers PIPELINING (RFC 2920 §3.1 lets MAIL, RCPT and RSET share a group).
 
-        RFC 2920: the client may send a group of RCPTs and read the replies in order. Returns
-        fewer replies than recipients only when the server ends the session (421).
+        Returns the MAIL reply, then the RCPT replies, then the RSET reply; fewer when the
+        server ends the session (421) or refuses MAIL (the RCPTs are then not counted).
         """
         proto = self._client.protocol
-        if len(recipients) < 2 or "PIPELINING" not in self.extensions or not _can_pipeline(proto):
-            replies = []
+        if "PIPELINING" not in self.extensions or not _can_pipeline(proto):
+            mail = await self.mail(sender, smtputf8=smtputf8)
+            if mail.code // 100 != 2:
+                return [mail]
+            replies = [mail]
             for recipient in recipients:
                 replies.append(await self.rcpt(recipient))
+            replies.append(await self.rset())
             return replies
-        encoding = "utf-8" if self._utf8 else "ascii"
+        self._utf8 = smtputf8
+        encoding = "utf-8" if smtputf8 else "ascii"
         try:  # every argument passes the guard before anything is written
-            wire = b"".join(
-                b"RCPT TO:<" + guard_argument(r).encode(encoding) + b">\r\n" for r in recipients
-            )
+            mail_line = b"MAIL FROM:<" + guard_argument(sender).encode(encoding) + b">"
+            if smtputf8:
+                mail_line += b" SMTPUTF8"
+            lines = [mail_line]
+            lines += [b"RCPT TO:<" + guard_argument(r).encode(encoding) + b">" for r in recipients]
         except UnicodeEncodeError as exc:
             raise InvalidAddress("a non-ASCII address needs an SMTPUTF8 transaction") from exc
+        lines.append(b"RSET")
+        stages = [Stage.MAIL, *([Stage.RCPT] * len(recipients)), Stage.RSET]
         assert proto is not None
-        return await _pipelined(proto, wire, len(recipients), self._command_s)
+        wire = b"".join(line + b"\r\n" for line in lines)
+        replies = await _pipelined(proto, wire, stages, self._command_s)
+        if replies and replies[0].code // 100 != 2:
+            return replies[:1]  # the RCPTs were answered "need MAIL first": not about them
+        return replies
 
     async def _command(self, stage: Stage, verb: bytes, *args: str | bytes) -> Reply:
         encoding = "utf-8" if self._utf8 else "ascii"
@@ -321,9 +340,14 @@ class _AioSession:
         return reply
 
     async def quit(self) -> None:
+        transport = self._client.transport
         with contextlib.suppress(aiosmtplib.SMTPException, OSError):
             await self._client.quit(timeout=min(self._command_s, _QUIT_TIMEOUT_S))
         self._client.close()
+        # A TLS close waits for the server's close_notify, which may never come before the
+        # loop ends; after QUIT nothing more is owed, so drop the socket now.
+        if isinstance(transport, asyncio.Transport):
+            transport.abort()
 
 
 class AioSmtpTransport:

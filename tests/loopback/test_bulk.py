@@ -155,7 +155,7 @@ async def test_error_limits_never_turn_good_addresses_unknown() -> None:
     )
     await server.start()
     try:
-        config = _config(politeness=Politeness(errors_per_session=4))
+        config = _config(politeness=Politeness(errors_per_session=4, max_errors_per_session=5))
         async with Verifier(config, resolver=FakeResolver(_zone(HOSTS))) as v:
             results = await _bulk(v, items)
     finally:
@@ -177,9 +177,13 @@ async def test_server_that_hangs_up_early_still_gets_every_answer() -> None:
     try:
         # Our own limit is above the server's: its 421s must only cost new sessions.
         config = _config(
-            politeness=Politeness(errors_per_session=8), transient_retries=20, retry_backoff_s=0.01
+            politeness=Politeness(errors_per_session=8, max_errors_per_session=8),
+            transient_retries=20,
+            retry_backoff_s=0.01,
         )
-        async with Verifier(config, resolver=FakeResolver(_zone(HOSTS))) as v:
+        # Virtual time: the back-off after each 421 would otherwise be waited for real.
+        clock = FakeClock()
+        async with Verifier(config, resolver=FakeResolver(_zone(HOSTS)), clock=clock) as v:
             results = await _bulk(v, items)
     finally:
         await server.stop()
