@@ -30,7 +30,7 @@ from engine.errors import (
 from engine.model import ProbeOutcome, Reason, Reply, Result, Stage, Timings
 from engine.pipeline import Deps, needs_probe, offline_findings, resolve
 from engine.politeness import Gates
-from engine.replies import classify, is_greylisting, is_too_many_recipients
+from engine.replies import Classification, classify
 from engine.smtp import SmtpSession, SmtpTransport, guard_argument, is_public_ip, random_local
 from engine.verdict import Findings, decide, error_result
 
@@ -264,6 +264,8 @@ class BulkChecker:
 
     def _spawn_workers(self, queue: _HostQueue) -> None:
         cap = self.config.politeness.sessions_per_host
+        if queue.workers >= cap:
+            return
         now = self.clock.monotonic()
         group = max(1, self._group_size(queue, 0))
         wanted = max(1, -(-queue.due(now) // group))
@@ -408,7 +410,8 @@ class BulkChecker:
         for job, reply in zip(batch, rcpts[len(probes) :], strict=False):
             errors += reply.code >= 400
             queue.asked += 1
-            if is_too_many_recipients(reply):
+            meaning = classify(reply)
+            if meaning.too_many_recipients:
                 # Outlook.com and others take few RCPTs per transaction: shrink and ask again.
                 queue.batch = max(1, accepted)
                 job.notes.append(f"{reply}; asked again in a smaller transaction")
@@ -416,7 +419,7 @@ class BulkChecker:
                 continue
             accepted += reply.code // 100 == 2
             queue.rejected += reply.code >= 500
-            self._answer(queue, job, reply, session.host)
+            self._answer(queue, job, reply, meaning, session.host)
         for job in batch[max(0, len(rcpts) - len(probes)) :]:
             self._requeue(queue, job, front=True)  # never asked (the server closed)
         if any(r.code == 421 for r in replies):
@@ -468,9 +471,9 @@ class BulkChecker:
 
     def _record_catch_all(self, domain: str, reply: Reply) -> None:
         self._catch_all_pending.discard(domain)
-        reason = classify(reply).reason
-        verdict = {Reason.SUCCESS: True, Reason.MAILBOX_DOES_NOT_EXIST: False}.get(reason)
-        if is_greylisting(reply) or is_too_many_recipients(reply):
+        meaning = classify(reply)
+        verdict = {Reason.SUCCESS: True, Reason.MAILBOX_DOES_NOT_EXIST: False}.get(meaning.reason)
+        if meaning.greylisting or meaning.too_many_recipients:
             verdict = None
         self._catch_all[domain] = _CatchAll(verdict, reply)
         if verdict is not None and self.cache is not None:
@@ -483,11 +486,13 @@ class BulkChecker:
 
     # Settling ---------------------------------------------------------------------------
 
-    def _answer(self, queue: _HostQueue, job: _Job, reply: Reply, host: str) -> None:
-        if is_greylisting(reply):
+    def _answer(
+        self, queue: _HostQueue, job: _Job, reply: Reply, meaning: Classification, host: str
+    ) -> None:
+        if meaning.greylisting:
             self._greylisted(queue, job, reply, host)
             return
-        reason = classify(reply).reason
+        reason = meaning.reason
         if reason is Reason.TRANSIENT_NETWORK_FAULT:
             # A 4xx that is not greylisting says nothing about the mailbox: ask again later.
             self._transient(queue, job, reply, f"{host}: {reply}")

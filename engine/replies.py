@@ -30,6 +30,16 @@ class Classification:
     reason: Reason
     rule: str
 
+    @property
+    def too_many_recipients(self) -> bool:
+        """A 452 / X.5.3 "too many recipients": shrink the batch; not about the address."""
+        return self.rule in _BATCH_RULES
+
+    @property
+    def greylisting(self) -> bool:
+        """A deferral that asks for the same client again later (RFC 6647)."""
+        return self.reason is GREYLISTED
+
 
 @dataclass(frozen=True, slots=True)
 class Row:
@@ -339,12 +349,12 @@ def classify(reply: Reply) -> Classification:
 
 def is_too_many_recipients(reply: Reply) -> bool:
     """A 452 / X.5.3 "too many recipients": the batch must shrink; not a verdict on the address."""
-    return classify(reply).rule in _BATCH_RULES
+    return classify(reply).too_many_recipients
 
 
 def is_greylisting(reply: Reply) -> bool:
     """A deferral that asks for the same client again later (RFC 6647)."""
-    return classify(reply).reason is GREYLISTED
+    return classify(reply).greylisting
 
 
 def _facts(reply: Reply) -> _Facts:
