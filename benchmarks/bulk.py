@@ -368,6 +368,16 @@ async def run_bulk(
 async def run_single(
     config: Config, zone: dict[str, dict[str, object]], items: Sequence[str], window: int
 ) -> tuple[dict[str, Verdict], float, float]:
+    # Peer tools open a connection per address with no per-host limits: lift the engine's caps
+    # for this mode, so only the window (the same total concurrency bulk may use) limits it.
+    unthrottled = dataclasses.replace(
+        config.politeness,
+        connections_per_minute_per_host=1_000_000,
+        sessions_per_host=window,
+        sessions_per_provider=window,
+        sessions_total=max(window, config.politeness.sessions_total),
+    )
+    config = dataclasses.replace(config, politeness=unthrottled)
     async with Verifier(config, resolver=FakeResolver(zone)) as verifier:
         verifier.check_offline(_WARM_UP)
         return await asyncio.wait_for(_timed(items, verifier.averify, window), MODE_TIMEOUT_S)

@@ -9,13 +9,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
 
 from engine.clock import Clock
 from engine.config import Politeness
 
 _WINDOW_S = 60.0
+
+S_co = TypeVar("S_co", covariant=True)
 
 
 @dataclass
@@ -111,3 +115,30 @@ class Gates:
     def recovered(self, host: str) -> None:
         """A session with `host` went well: forget its back-off."""
         self.state(host).backoff_s = 0.0
+
+
+class _Opens(Protocol[S_co]):
+    def open(self, host: str, ip: str, port: int) -> AbstractAsyncContextManager[S_co]: ...
+
+
+class PoliteTransport(Generic[S_co]):
+    """Wraps a transport so every session it opens holds a slot from `gates` first.
+
+    The one-address path (Verifier.averify) uses it, so callers that verify many addresses
+    concurrently one by one get the same per-host caps and connection rate as bulk runs.
+    """
+
+    def __init__(
+        self, inner: _Opens[S_co], gates: Gates, provider: Callable[[str], str | None]
+    ) -> None:
+        self._inner = inner
+        self._gates = gates
+        self._provider = provider
+
+    @contextlib.asynccontextmanager
+    async def open(self, host: str, ip: str, port: int) -> AsyncIterator[S_co]:
+        async with (
+            self._gates.session(host, self._provider(host)),
+            self._inner.open(host, ip, port) as session,
+        ):
+            yield session

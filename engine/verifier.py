@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from engine.cache import ResultCache
     from engine.clock import Clock
     from engine.mx import Resolver
+    from engine.politeness import Gates
     from engine.smtp import SmtpTransport
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,26 @@ class Verifier:
         self._prober = prober
         self._deps: Deps | None = None
         self._bulk: BulkChecker | None = None
+        self._gates: Gates | None = None
         self._cache: ResultCache | None = None
+
+    @property
+    def clock(self) -> Clock:
+        """The clock every retry, back-off and budget reads (the system's unless injected)."""
+        if self._clock is None:
+            from engine.clock import SystemClock
+
+            self._clock = SystemClock()
+        return self._clock
+
+    @property
+    def gates(self) -> Gates:
+        """Politeness limits shared by every session this Verifier opens, bulk or one by one."""
+        if self._gates is None:
+            from engine.politeness import Gates
+
+            self._gates = Gates(self.config.politeness, self.clock)
+        return self._gates
 
     @property
     def deps(self) -> Deps:
@@ -94,11 +114,12 @@ class Verifier:
             provider = functools.lru_cache(maxsize=4096)(lambda host: smtp_provider(host, table))
             ip_allowed = is_public_ip
             if prober is None and config.check_smtp:
-                from engine.clock import SystemClock
+                from engine.politeness import PoliteTransport
                 from engine.smtp import AioSmtpTransport, SmtpProber
 
                 transport = self._transport or AioSmtpTransport(config)
-                prober = SmtpProber(transport, config, self._clock or SystemClock())
+                polite = PoliteTransport(transport, self.gates, provider)
+                prober = SmtpProber(polite, config, self.clock)
         self._mx, self._prober = mx, prober
         return Deps(
             config=config,
@@ -144,7 +165,6 @@ class Verifier:
         """
         if self._bulk is None:
             from engine.bulk import BulkChecker
-            from engine.clock import SystemClock
             from engine.smtp import AioSmtpTransport, Identity
 
             transport = self._transport or AioSmtpTransport(self.config)
@@ -154,8 +174,9 @@ class Verifier:
                 self.deps,
                 transport,
                 sender=identity.sender,
-                clock=self._clock or SystemClock(),
+                clock=self.clock,
                 cache=cache,
+                gates=self.gates,
                 refresh=refresh,
             )
         return self._bulk

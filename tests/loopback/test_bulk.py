@@ -264,3 +264,18 @@ async def test_dead_mx_gives_unknown_after_bounded_retries() -> None:
     assert {(r.state, r.reason) for r in results} == {
         (State.UNKNOWN, Reason.TRANSIENT_NETWORK_FAULT)
     }
+
+
+async def test_one_by_one_checks_share_the_same_per_host_caps() -> None:
+    users = [f"user{i}@alpha.test" for i in range(20)]
+    server = MailboxServer(HOSTS["alpha.test"], PORT, users=users)
+    await server.start()
+    try:
+        config = _config(politeness=Politeness(sessions_per_host=2))
+        async with Verifier(config, resolver=FakeResolver(_zone(HOSTS)), clock=FakeClock()) as v:
+            results = await asyncio.gather(*(v.averify(u) for u in users))
+    finally:
+        await server.stop()
+    assert all(r.reason is Reason.SUCCESS for r in results)
+    assert server.stats.connections == 20  # one connection per address on this path...
+    assert server.stats.peak <= 2  # ...but never more at once than the per-host cap
