@@ -33,7 +33,7 @@ class MxStage(Protocol):
 
 
 class ProbeStage(Protocol):
-    """The SMTP stage as the pipeline sees it (engine.smtp.SmtpProber)."""
+    """The SMTP stage as the pipeline sees it (engine.probe.SmtpProber)."""
 
     async def probe(self, address: Address, hosts: tuple[MxHost, ...]) -> ProbeOutcome: ...
 

@@ -115,7 +115,8 @@ class Verifier:
             ip_allowed = is_public_ip
             if prober is None and config.check_smtp:
                 from engine.politeness import PoliteTransport
-                from engine.smtp import AioSmtpTransport, SmtpProber
+                from engine.probe import SmtpProber
+                from engine.smtp import AioSmtpTransport
 
                 transport = self._transport or AioSmtpTransport(config)
                 polite = PoliteTransport(transport, self.gates, provider)

@@ -26,7 +26,8 @@ from engine.localworld.smtp import (
     self_signed_tls,
 )
 from engine.model import Address, MxHost, ProbeOutcome, Reason, Stage
-from engine.smtp import AioSmtpTransport, SmtpProber
+from engine.probe import SmtpProber
+from engine.smtp import AioSmtpTransport
 
 S = TypeVar("S", bound=LoopbackServer)
 Start = Callable[[S], Awaitable[S]]

@@ -15,7 +15,8 @@ from engine.config import Config, Timeouts, TlsPolicy
 from engine.localworld import Zone
 from engine.localworld.dns import LocalDnsServer
 from engine.model import MxHost, ProbeOutcome, Reason, State
-from engine.smtp import AioSmtpTransport, SmtpProber
+from engine.probe import SmtpProber
+from engine.smtp import AioSmtpTransport
 from engine.syntax import parse_address
 from engine.verifier import Verifier
 from tests.realmta.postfix_world import (

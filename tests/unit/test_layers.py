@@ -25,6 +25,7 @@ LAYERS: dict[str, float] = {
     "providers": 2,
     "mx": 3,
     "smtp": 3,
+    "probe": 3.5,  # asks through the transport
     "cache": 3,
     "politeness": 3,
     "pipeline": 4,

@@ -22,8 +22,8 @@ from engine.errors import (
     SmtpTransient,
 )
 from engine.model import Address, MxHost, Reason, Reply, Stage
+from engine.probe import SmtpProber
 from engine.smtp import (
-    SmtpProber,
     SmtpSession,
     guard_argument,
     helo_name_for,
