@@ -54,10 +54,10 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
 
-from engine.bulk import check_many  # noqa: E402
 from engine.config import Config  # noqa: E402
 from engine.localworld.smtp import LatencyProxy, MailboxServer, ServerStats  # noqa: E402
 from engine.model import Result  # noqa: E402
+from engine.ordered import check_many  # noqa: E402
 from engine.testing import FakeResolver  # noqa: E402
 from engine.verifier import Verifier  # noqa: E402
 

@@ -1,9 +1,8 @@
 """Bulk verification: group addresses by mail server, reuse SMTP sessions, stay polite.
 
-`check_many` keeps output in input order with bounded memory; `BulkChecker` settles the SMTP
-questions of many addresses per MX host in few sessions (many RCPTs per MAIL FROM, several
-transactions per connection, RCPTs pipelined when offered), asks each domain's catch-all
-question once per run, and keeps every limit in `Config.politeness`.
+`BulkChecker` settles the SMTP questions of many addresses per MX host in few sessions (many RCPTs
+per MAIL FROM, several transactions per connection, RCPTs pipelined when offered), asks each
+domain's catch-all question once per run, and keeps every limit in `Config.politeness`.
 """
 
 from __future__ import annotations
@@ -13,9 +12,8 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TypeVar
 
 from engine.cache import ResultCache
 from engine.clock import Clock, SystemClock
@@ -36,36 +34,10 @@ from engine.verdict import Findings, decide, error_result
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
 # A worker with nothing due waits this long for more work before it gives its session up.
 _LINGER_S = 0.05
 _CATCH_ALL_TTL_S = 7 * 86400.0  # a domain's catch-all verdict, kept in the result cache
 _CLOSE_WAIT_S = 5.0  # seconds aclose() lets sessions end with QUIT
-
-
-async def check_many(
-    items: Iterable[T],
-    check: Callable[[T], Awaitable[Result]],
-    *,
-    window: int = 64,
-) -> AsyncIterator[tuple[T, Result]]:
-    """Yield (item, result) pairs in input order, with at most `window` checks in flight."""
-    if window < 1:
-        raise ValueError("window must be >= 1")
-    pending: deque[tuple[T, asyncio.Task[Result]]] = deque()
-    try:
-        for item in items:
-            pending.append((item, asyncio.ensure_future(check(item))))
-            while len(pending) >= window or (pending and pending[0][1].done()):
-                head, task = pending.popleft()
-                yield head, await task
-        while pending:
-            head, task = pending.popleft()
-            yield head, await task
-    finally:
-        for _, task in pending:
-            task.cancel()
 
 
 @dataclass

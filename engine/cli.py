@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from engine import doctor
-from engine.bulk import check_many
 from engine.config import Config, TlsPolicy
 from engine.model import Result, State
+from engine.ordered import check_many
 from engine.streams import InputError, Journal, Row, Writer, read_csv, read_lines
 from engine.verifier import Verifier
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from engine.bulk import check_many
 from engine.cache import SqliteCache
 from engine.clock import FakeClock
 from engine.config import Config, Politeness
 from engine.localworld.smtp import MailboxServer
 from engine.model import Reason, Result, State
+from engine.ordered import check_many
 from engine.testing import FakeResolver
 from engine.verifier import Verifier
 

@@ -8,9 +8,9 @@ import itertools
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 
-from engine.bulk import check_many
 from engine.config import Config, Politeness
 from engine.model import Reply, Stage
+from engine.ordered import check_many
 from engine.testing import FakeResolver
 from engine.verifier import Verifier
 

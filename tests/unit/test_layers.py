@@ -18,6 +18,7 @@ LAYERS: dict[str, float] = {
     "replies": 1,
     "output": 1,
     "clock": 1,
+    "ordered": 1.5,  # the windowed, in-order async map
     "syntax": 2,
     "typos": 2,
     "reputation": 2,
