@@ -11,9 +11,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from engine.cache import ResultCache
 from engine.clock import Clock, SystemClock
@@ -25,6 +24,7 @@ from engine.errors import (
     NoPublicMxAddress,
     SmtpError,
 )
+from engine.hostqueue import HostQueue, Job
 from engine.model import ProbeOutcome, Reason, Reply, Result, Stage, Timings
 from engine.pipeline import Deps, needs_probe, offline_findings, resolve
 from engine.politeness import Gates
@@ -53,69 +53,6 @@ class BulkStats:
 
     def rcpts_per_session(self) -> float:
         return self.rcpts / self.sessions if self.sessions else 0.0
-
-
-@dataclass(eq=False)
-class _Job:
-    """One address waiting for its SMTP answer."""
-
-    findings: Findings
-    recipient: str
-    deadline: float
-    future: asyncio.Future[ProbeOutcome]
-    attempts: int = 0
-    not_before: float = 0.0
-    greylisted: bool = False
-    last: Reply | None = None
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def domain(self) -> str:
-        return self.findings.address.ascii_domain
-
-    @property
-    def smtputf8(self) -> bool:
-        return self.findings.address.is_smtputf8
-
-
-@dataclass(eq=False)
-class _HostQueue:
-    """Addresses that share the same mail hosts, and the state of their sessions."""
-
-    targets: list[tuple[str, str]]  # (MX host, IP) in preference order
-    provider: str | None
-    batch: int  # RCPTs per transaction; shrinks on "452 too many recipients"
-    jobs: deque[_Job] = field(default_factory=deque)
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    workers: int = 0
-    target_index: int = 0
-    asked: int = 0  # RCPTs answered for real addresses (not catch-all probes)
-    rejected: int = 0  # of those, permanent refusals: the host's rejection rate
-
-    def due(self, now: float) -> int:
-        return sum(1 for job in self.jobs if job.not_before <= now)
-
-    def take(
-        self, now: float, limit: int, needs_probe: Callable[[str], bool] = lambda d: False
-    ) -> list[_Job]:
-        """Up to `limit` RCPTs' worth of due jobs; a domain still to be probed for catch-all
-        costs one RCPT more. The first due job is always taken, so a group is never empty."""
-        taken: list[_Job] = []
-        probed: set[str] = set()
-        kept: deque[_Job] = deque()
-        cost = 0
-        while self.jobs:
-            job = self.jobs.popleft()
-            extra = int(job.domain not in probed and needs_probe(job.domain))
-            if job.not_before <= now and (not taken or cost + 1 + extra <= limit):
-                taken.append(job)
-                cost += 1 + extra
-                if extra:
-                    probed.add(job.domain)
-            else:
-                kept.append(job)
-        self.jobs = kept
-        return taken
 
 
 @dataclass
@@ -147,7 +84,7 @@ class BulkChecker:
         self.gates = gates or Gates(self.config.politeness, self.clock)
         self.stats = BulkStats()
         self._sender = sender
-        self._queues: dict[tuple[tuple[str, str], ...], _HostQueue] = {}
+        self._queues: dict[tuple[tuple[str, str], ...], HostQueue] = {}
         self._catch_all: dict[str, _CatchAll] = {}
         self._catch_all_pending: set[str] = set()
         # Accepted addresses of a domain whose catch-all probe is still out in another session.
@@ -208,12 +145,12 @@ class BulkChecker:
         key = tuple(targets)
         queue = self._queues.get(key)
         if queue is None:
-            queue = _HostQueue(
+            queue = HostQueue(
                 targets, f.provider, batch=self.config.politeness.rcpts_per_transaction
             )
             self._queues[key] = queue
         loop = asyncio.get_running_loop()
-        job = _Job(
+        job = Job(
             findings=f,
             recipient=guard_argument(f.address.ascii_email),
             deadline=self.clock.monotonic() + self.config.timeouts.budget_s,
@@ -234,7 +171,7 @@ class BulkChecker:
 
     # Workers ---------------------------------------------------------------------------
 
-    def _spawn_workers(self, queue: _HostQueue) -> None:
+    def _spawn_workers(self, queue: HostQueue) -> None:
         cap = self.config.politeness.sessions_per_host
         if queue.workers >= cap:
             return
@@ -247,7 +184,7 @@ class BulkChecker:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _worker(self, queue: _HostQueue) -> None:
+    async def _worker(self, queue: HostQueue) -> None:
         try:
             for _ in range(1_000_000):  # bounded: each pass settles, requeues or leaves
                 if not await self._wait_for_work(queue):
@@ -265,7 +202,7 @@ class BulkChecker:
             if queue.jobs and queue.workers == 0 and not self._closing:
                 self._spawn_workers(queue)
 
-    async def _wait_for_work(self, queue: _HostQueue) -> bool:
+    async def _wait_for_work(self, queue: HostQueue) -> bool:
         """True when a job is due; sleeps (on the clock) for greylisted ones; False when idle."""
         for _ in range(10_000):
             if self._closing:
@@ -284,8 +221,8 @@ class BulkChecker:
                 return bool(queue.jobs)
         return False
 
-    async def _one_session(self, queue: _HostQueue, host: str, ip: str) -> None:
-        taken: list[_Job] = []
+    async def _one_session(self, queue: HostQueue, host: str, ip: str) -> None:
+        taken: list[Job] = []
         try:
             async with self.transport.open(host, ip, self.config.smtp_port) as session:
                 self.stats.sessions += 1
@@ -302,7 +239,7 @@ class BulkChecker:
                 if not job.future.done() and job not in queue.jobs:
                     self._transient(queue, job, exc.reply, f"{host} [{ip}]: {exc}")
 
-    def _group_size(self, queue: _HostQueue, errors: int) -> int:
+    def _group_size(self, queue: HostQueue, errors: int) -> int:
         """RCPTs for the next transaction, within the session's error budgets.
 
         Servers delay or disconnect after a number of rejected recipients (Postfix: 10 and 20
@@ -319,9 +256,7 @@ class BulkChecker:
         expected_fit = int(soft_room / max(rate, 0.02))
         return max(1, min(queue.batch, hard_room, max(soft_room, expected_fit)))
 
-    async def _transactions(
-        self, queue: _HostQueue, session: SmtpSession, taken: list[_Job]
-    ) -> None:
+    async def _transactions(self, queue: HostQueue, session: SmtpSession, taken: list[Job]) -> None:
         errors = 0
         for _ in range(self.config.politeness.transactions_per_session):
             size = self._group_size(queue, errors)
@@ -342,7 +277,7 @@ class BulkChecker:
                 return
             errors += rejected
 
-    async def _transaction(self, queue: _HostQueue, session: SmtpSession, batch: list[_Job]) -> int:
+    async def _transaction(self, queue: HostQueue, session: SmtpSession, batch: list[Job]) -> int:
         """One MAIL FROM with RCPTs for `batch`; returns the rejected RCPTs (-1: stop)."""
         no_utf8 = [j for j in batch if j.smtputf8 and "SMTPUTF8" not in session.extensions]
         for job in no_utf8:
@@ -401,7 +336,7 @@ class BulkChecker:
         return errors
 
     def _mail_refused(
-        self, queue: _HostQueue, session: SmtpSession, batch: list[_Job], reply: Reply
+        self, queue: HostQueue, session: SmtpSession, batch: list[Job], reply: Reply
     ) -> int:
         if reply.code // 100 == 4:
             self.gates.back_off(session.host)
@@ -421,7 +356,7 @@ class BulkChecker:
             and domain not in self._catch_all_pending
         )
 
-    def _catch_all_probes(self, batch: Sequence[_Job]) -> list[tuple[str, str]]:
+    def _catch_all_probes(self, batch: Sequence[Job]) -> list[tuple[str, str]]:
         probes = []
         for domain in dict.fromkeys(j.domain for j in batch):
             if not self._needs_probe(domain):
@@ -459,7 +394,7 @@ class BulkChecker:
     # Settling ---------------------------------------------------------------------------
 
     def _answer(
-        self, queue: _HostQueue, job: _Job, reply: Reply, meaning: Classification, host: str
+        self, queue: HostQueue, job: Job, reply: Reply, meaning: Classification, host: str
     ) -> None:
         if meaning.greylisting:
             self._greylisted(queue, job, reply, host)
@@ -471,7 +406,7 @@ class BulkChecker:
             return
         self._settle(job, reason, reply, host)
 
-    def _greylisted(self, queue: _HostQueue, job: _Job, reply: Reply, host: str) -> None:
+    def _greylisted(self, queue: HostQueue, job: Job, reply: Reply, host: str) -> None:
         now = self.clock.monotonic()
         retry_at = now + self.config.greylist_delay_s
         if job.greylisted or not self.config.greylist_retry or retry_at >= job.deadline:
@@ -494,7 +429,7 @@ class BulkChecker:
         job.not_before = retry_at
         self._requeue(queue, job)
 
-    def _transient(self, queue: _HostQueue, job: _Job, reply: Reply | None, note: str) -> None:
+    def _transient(self, queue: HostQueue, job: Job, reply: Reply | None, note: str) -> None:
         job.attempts += 1
         job.notes.append(note)
         job.last = reply or job.last
@@ -506,7 +441,7 @@ class BulkChecker:
         job.not_before = now + backoff
         self._requeue(queue, job)
 
-    def _requeue(self, queue: _HostQueue, job: _Job, *, front: bool = False) -> None:
+    def _requeue(self, queue: HostQueue, job: Job, *, front: bool = False) -> None:
         self.stats.requeued += 1
         if front:
             queue.jobs.appendleft(job)
@@ -516,7 +451,7 @@ class BulkChecker:
 
     def _settle(
         self,
-        job: _Job,
+        job: Job,
         reason: Reason,
         reply: Reply | None,
         host: str | None,
@@ -562,7 +497,7 @@ class BulkChecker:
             )
         )
 
-    def _fail_all(self, queue: _HostQueue, note: str) -> None:
+    def _fail_all(self, queue: HostQueue, note: str) -> None:
         while queue.jobs:
             job = queue.jobs.popleft()
             self._settle(job, Reason.UNKNOWN, job.last, None, note=note)

@@ -29,6 +29,7 @@ LAYERS: dict[str, float] = {
     "probe": 3.5,  # asks through the transport
     "cache": 3,
     "politeness": 3,
+    "hostqueue": 3.8,  # the bulk checker's queues
     "pipeline": 4,
     "bulk": 4.5,  # reuses the pipeline's stages
     "verifier": 5,

@@ -1,0 +1,80 @@
+"""The bulk checker's queues: addresses waiting for their SMTP answer, one queue per set of MX
+targets, and how a transaction's group of RCPTs is taken from it.
+
+Plain data and bookkeeping: no I/O, no clock of its own (callers pass `now`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from engine.model import ProbeOutcome, Reply
+from engine.verdict import Findings
+
+__all__ = ["HostQueue", "Job"]
+
+
+@dataclass(eq=False)
+class Job:
+    """One address waiting for its SMTP answer."""
+
+    findings: Findings
+    recipient: str
+    deadline: float
+    future: asyncio.Future[ProbeOutcome]
+    attempts: int = 0
+    not_before: float = 0.0
+    greylisted: bool = False
+    last: Reply | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def domain(self) -> str:
+        return self.findings.address.ascii_domain
+
+    @property
+    def smtputf8(self) -> bool:
+        return self.findings.address.is_smtputf8
+
+
+@dataclass(eq=False)
+class HostQueue:
+    """Addresses that share the same mail hosts, and the state of their sessions."""
+
+    targets: list[tuple[str, str]]  # (MX host, IP) in preference order
+    provider: str | None
+    batch: int  # RCPTs per transaction; shrinks on "452 too many recipients"
+    jobs: deque[Job] = field(default_factory=deque)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    workers: int = 0
+    target_index: int = 0
+    asked: int = 0  # RCPTs answered for real addresses (not catch-all probes)
+    rejected: int = 0  # of those, permanent refusals: the host's rejection rate
+
+    def due(self, now: float) -> int:
+        return sum(1 for job in self.jobs if job.not_before <= now)
+
+    def take(
+        self, now: float, limit: int, needs_probe: Callable[[str], bool] = lambda d: False
+    ) -> list[Job]:
+        """Up to `limit` RCPTs' worth of due jobs; a domain still to be probed for catch-all
+        costs one RCPT more. The first due job is always taken, so a group is never empty."""
+        taken: list[Job] = []
+        probed: set[str] = set()
+        kept: deque[Job] = deque()
+        cost = 0
+        while self.jobs:
+            job = self.jobs.popleft()
+            extra = int(job.domain not in probed and needs_probe(job.domain))
+            if job.not_before <= now and (not taken or cost + 1 + extra <= limit):
+                taken.append(job)
+                cost += 1 + extra
+                if extra:
+                    probed.add(job.domain)
+            else:
+                kept.append(job)
+        self.jobs = kept
+        return taken
