@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
+from engine.addresses import is_public_ip
 from engine.cache import ResultCache
 from engine.clock import Clock, SystemClock
 from engine.errors import (
@@ -29,7 +30,7 @@ from engine.model import ProbeOutcome, Reason, Reply, Result, Stage, Timings
 from engine.pipeline import Deps, needs_probe, offline_findings, resolve
 from engine.politeness import Gates
 from engine.replies import Classification, classify
-from engine.smtp import SmtpSession, SmtpTransport, guard_argument, is_public_ip, random_local
+from engine.smtp import SmtpSession, SmtpTransport, guard_argument, random_local
 from engine.verdict import Findings, decide, error_result
 
 log = logging.getLogger(__name__)

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from engine.addresses import is_public_ip
 from engine.clock import SystemClock
 from engine.config import Config, Timeouts, TlsPolicy
 from engine.errors import (
@@ -30,7 +31,7 @@ from engine.errors import (
     SmtpProtocolError,
 )
 from engine.model import MxHost, Stage
-from engine.mx import DnsPythonResolver, MxLookup, Resolver, is_public_ip
+from engine.mx import DnsPythonResolver, MxLookup, Resolver
 from engine.smtp import (
     AioSmtpTransport,
     SmtpTransport,

@@ -28,6 +28,7 @@ import dns.rdtypes.IN.AAAA
 import dns.resolver
 import idna
 
+from engine.addresses import is_public_ip
 from engine.config import Config
 from engine.errors import (
     DnsError,
@@ -46,7 +47,6 @@ __all__ = [
     "MxLookup",
     "MxRecords",
     "Resolver",
-    "is_public_ip",
 ]
 
 T = TypeVar("T")
@@ -226,76 +226,6 @@ def _failures(exc: dns.resolver.NoNameservers) -> str:
     errors = exc.kwargs.get("errors") or []
     said = [f"{server} said {error}" for server, _tcp, _port, error, _response in errors[:3]]
     return "; ".join(said) or "no nameserver answered"
-
-
-# -- which addresses may be handed on --------------------------------------------------------
-
-_V4_NOT_PUBLIC = tuple(
-    ipaddress.IPv4Network(net)
-    for net in (
-        "0.0.0.0/8",  # "this network", unspecified
-        "10.0.0.0/8",  # RFC 1918
-        "100.64.0.0/10",  # RFC 6598 carrier-grade NAT
-        "127.0.0.0/8",  # loopback
-        "169.254.0.0/16",  # link-local
-        "172.16.0.0/12",  # RFC 1918
-        "192.0.0.0/24",  # RFC 6890 IETF protocol assignments
-        "192.0.2.0/24",  # RFC 5737 documentation
-        "192.88.99.0/24",  # RFC 7526 deprecated 6to4 relay anycast
-        "192.168.0.0/16",  # RFC 1918
-        "198.18.0.0/15",  # RFC 2544 benchmarking
-        "198.51.100.0/24",  # RFC 5737 documentation
-        "203.0.113.0/24",  # RFC 5737 documentation
-        "224.0.0.0/4",  # multicast
-        "240.0.0.0/4",  # reserved, and 255.255.255.255 broadcast
-    )
-)
-# Only 2000::/3 is global unicast today (RFC 4291 §2.4); within it these are not public.
-_V6_GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")
-_V6_NOT_PUBLIC = tuple(
-    ipaddress.IPv6Network(net)
-    for net in (
-        "2001::/23",  # RFC 2928 IETF protocol assignments, Teredo 2001::/32 among them
-        "2001:db8::/32",  # RFC 3849 documentation
-        "3fff::/20",  # RFC 9637 documentation
-    )
-)
-_V6_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052 well-known prefix
-_V6_6TO4 = ipaddress.IPv6Network("2002::/16")  # RFC 3056
-
-
-def is_public_ip(ip: str) -> bool:
-    """Whether `ip` is a public unicast address that a mail server may have.
-
-    False for loopback, private (RFC 1918, RFC 4193 fc00::/7), carrier-grade NAT, link-local,
-    multicast, unspecified, reserved, documentation and benchmarking ranges, Teredo, and text
-    that is not an address. IPv4-mapped, NAT64 (64:ff9b::/96) and 6to4 addresses are judged by
-    the IPv4 address they carry. Never raises.
-    """
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv4Address):
-        return not any(address in net for net in _V4_NOT_PUBLIC)
-    if address.scope_id:
-        return False  # a zone index ("fe80::1%eth0") only means something on this machine
-    carried = _carried_ipv4(address)
-    if carried is not None:
-        return not any(carried in net for net in _V4_NOT_PUBLIC)
-    if address not in _V6_GLOBAL_UNICAST:
-        return False  # ::1, ::, fc00::/7, fe80::/10, ff00::/8, 100::/64 and the rest
-    return not any(address in net for net in _V6_NOT_PUBLIC)
-
-
-def _carried_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    if address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    if address in _V6_NAT64:
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    if address in _V6_6TO4:
-        return address.sixtofour
-    return None
 
 
 # -- the lookup: ordering, caps, filter, cache -----------------------------------------------
@@ -603,7 +533,9 @@ def _dns_name(domain: str) -> str:
     """The lower-case A-label form of a domain, without the final dot."""
     name = domain.strip().rstrip(".").lower()
     if name.startswith("["):
-        raise ValueError(f"{domain!r} is a domain literal: check it with is_public_ip()")
+        raise ValueError(
+            f"{domain!r} is a domain literal: check it with engine.addresses.is_public_ip()"
+        )
     if not name:
         raise NoSuchDomain(f"{domain!r} is not a domain")
     if not name.isascii():  # callers pass Address.ascii_domain; be kind to others

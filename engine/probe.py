@@ -13,6 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from engine.addresses import is_public_ip
 from engine.clock import Clock, SystemClock
 from engine.config import Config
 from engine.errors import (
@@ -29,7 +30,6 @@ from engine.smtp import (
     SmtpSession,
     SmtpTransport,
     guard_argument,
-    is_public_ip,
     random_local,
 )
 

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import aiosmtplib
 
+from engine.addresses import is_public_ip
 from engine.config import Config, TlsPolicy
 from engine.errors import (
     InvalidAddress,
@@ -107,26 +108,6 @@ def guard_argument(arg: str) -> str:
 def random_local() -> str:
     """An improbable local part for the catch-all probe: 24 random lower-case letters and digits."""
     return "".join(secrets.choice(_RANDOM_ALPHABET) for _ in range(_RANDOM_LOCAL_LENGTH))
-
-
-def is_public_ip(ip: str) -> bool:
-    """True for a global unicast address, judging mapped/NAT64/6to4/Teredo forms by their IPv4.
-
-    The transport's own last check; mx.py vets addresses first (same layer, so not imported).
-    """
-    try:
-        addr = ipaddress.ip_address(ip)
-    except ValueError:
-        return False
-    if isinstance(addr, ipaddress.IPv6Address):
-        if addr.scope_id:
-            return False  # a zone index only means something on this machine
-        embedded = addr.ipv4_mapped or addr.sixtofour or (addr.teredo or (None, None))[1]
-        if embedded is None and addr in ipaddress.IPv6Network("64:ff9b::/96"):
-            embedded = ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
-        if embedded is not None and not is_public_ip(str(embedded)):
-            return False
-    return addr.is_global and not addr.is_multicast
 
 
 def looks_like_mail_name(name: str) -> bool:

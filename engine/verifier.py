@@ -104,7 +104,8 @@ class Verifier:
         provider: Any = lambda host: None  # noqa: E731
         ip_allowed: Any = lambda ip: False  # noqa: E731
         if config.check_dns:
-            from engine.mx import MxLookup, is_public_ip
+            from engine.addresses import is_public_ip
+            from engine.mx import MxLookup
             from engine.providers import smtp_provider
 
             if mx is None:

@@ -24,10 +24,10 @@ from engine.errors import (
 from engine.model import Address, MxHost, Reason, Reply, Stage
 from engine.probe import SmtpProber
 from engine.smtp import (
+    AioSmtpTransport,
     SmtpSession,
     guard_argument,
     helo_name_for,
-    is_public_ip,
     looks_like_mail_name,
     mail_from_for,
     parse_reply,
@@ -108,36 +108,6 @@ def test_guard_passes_ordinary_and_international_addresses() -> None:
 
 
 @pytest.mark.parametrize(
-    ("ip", "public"),
-    [
-        ("93.184.215.14", True),
-        ("2a00:1450:4001:81c::201b", True),
-        ("127.0.0.25", False),
-        ("10.1.2.3", False),
-        ("192.168.0.1", False),
-        ("172.16.5.4", False),
-        ("100.64.0.1", False),  # CGNAT
-        ("169.254.1.1", False),
-        ("0.0.0.0", False),
-        ("255.255.255.255", False),
-        ("224.0.0.1", False),
-        ("::1", False),
-        ("fe80::1", False),
-        ("2a00:1450:4001:81c::201b%eth0", False),
-        ("fc00::1", False),
-        ("::ffff:127.0.0.1", False),
-        ("::ffff:10.0.0.1", False),
-        ("64:ff9b::7f00:1", False),  # NAT64 of 127.0.0.1
-        ("2002:7f00:1::", False),  # 6to4 of 127.0.0.1
-        ("mx.example.test", False),
-        ("", False),
-    ],
-)
-def test_is_public_ip_at_the_transport(ip: str, public: bool) -> None:
-    assert is_public_ip(ip) is public
-
-
-@pytest.mark.parametrize(
     ("name", "real"),
     [
         ("mail.example.org", True),
@@ -165,6 +135,14 @@ def test_helo_and_sender_defaults_come_from_this_machine() -> None:
     assert helo_name_for(chosen, "ignored") == "probe.example.org"
     assert mail_from_for(chosen, "probe.example.org") == "bounce@example.org"
     assert mail_from_for(Config(mail_from=""), "x.example.org") == ""  # the null sender <>
+
+
+@pytest.mark.parametrize("ip", ["127.0.0.1", "192.0.0.9", "::8.8.8.8", "64:ff9b:1::1", "5f00::1"])
+async def test_transport_refuses_what_the_dns_stage_refuses_before_connecting(ip: str) -> None:
+    # The same policy (engine.addresses) at both stages; open() raises before any socket.
+    with pytest.raises(NoPublicMxAddress):
+        async with AioSmtpTransport(Config(helo_name="probe.example.test")).open("mx", ip, 25):
+            pass
 
 
 # Clocks ----------------------------------------------------------------------------------------
