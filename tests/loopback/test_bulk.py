@@ -18,9 +18,10 @@ from engine.model import Reason, Result, State
 from engine.ordered import check_many
 from engine.testing import FakeResolver
 from engine.verifier import Verifier
+from tests.loopback.ports import free_port
 
-PORT = 12525  # every loopback MX of these tests listens here, on its own 127.0.2.x address
 HOSTS = {"alpha.test": "127.0.2.1", "beta.test": "127.0.2.2", "catch.test": "127.0.2.3"}
+PORT = free_port(list(HOSTS.values()))  # every loopback MX listens here, on its own address
 
 
 def _zone(hosts: dict[str, str]) -> dict[str, dict[str, object]]:

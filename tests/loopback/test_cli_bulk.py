@@ -15,10 +15,11 @@ import pytest
 
 from engine.localworld.dns import LocalDnsServer
 from engine.localworld.smtp import MailboxServer
+from tests.loopback.ports import free_port
 
-PORT = 12526
 DNS_HOST = "127.0.5.53"
 MX_IP = "127.0.5.1"
+PORT = free_port([MX_IP])
 GOOD = [f"user{i}@resume.test" for i in range(600)]
 BAD = [f"ghost{i}@resume.test" for i in range(60)]
 
