@@ -23,6 +23,10 @@ from engine.verdict import Findings, decide, error_result
 
 log = logging.getLogger(__name__)
 
+# Popularity (data/mail_domains.txt) from which a suggestion stands even when the typed domain
+# has MX records of its own: the big providers and their country variants (hotmail.co.uk 40).
+KEEP_SUGGESTION_WEIGHT = 30.0
+
 
 class MxStage(Protocol):
     """The DNS stage as the pipeline sees it (engine.mx.MxLookup)."""
@@ -137,7 +141,16 @@ async def resolve(f: Findings, deps: Deps) -> Findings:
     except DnsError as exc:
         return _with(f, error=exc, dns=_dns_words(exc))
     dns = "literal" if address.domain_literal else "implicit-mx" if hosts[0].implicit else "mx"
-    return _with(f, hosts=hosts, dns=dns, provider=deps.provider(hosts[0].host))
+    f = _with(f, hosts=hosts, dns=dns, provider=deps.provider(hosts[0].host))
+    suggestion = f.did_you_mean
+    # A domain with mail servers of its own, one slip from a small provider, is more likely a
+    # real business (livre.fr, chatter.net) than a typo; typo-squats of the big providers
+    # (gmial.com) have MX records too, so those suggestions stay.
+    popularity = deps.datasets.mail_domains.get(suggestion or "", 0.0)
+    if suggestion is not None and dns == "mx" and popularity < KEEP_SUGGESTION_WEIGHT:
+        note = f"typo suggestion {suggestion} dropped: {address.ascii_domain} has MX records"
+        f = _with(f, did_you_mean=None, notes=(*f.notes, note))
+    return f
 
 
 def needs_probe(f: Findings, deps: Deps) -> bool:
