@@ -10,14 +10,15 @@ import asyncio
 import contextlib
 import ipaddress
 import socket
-import threading
 from collections import Counter
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, cast
 
 from dnslib import AAAA, CNAME, MX, QTYPE, RCODE, RR, TXT, A, DNSRecord
 
 from engine.localworld import Answer, LocalZone, Zone
+from engine.localworld.threads import serve_in_thread
 
 __all__ = ["LocalDnsServer"]
 
@@ -52,8 +53,7 @@ class LocalDnsServer:
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.AbstractServer | None = None
         self._connections: set[asyncio.Task[None]] = set()
-        self._thread: threading.Thread | None = None
-        self._thread_loop: asyncio.AbstractEventLoop | None = None
+        self._halt: Callable[[float], None] | None = None
 
     def set_zone(self, zone: Zone | LocalZone) -> None:
         """Serve other records from now on (the counters are kept)."""
@@ -117,42 +117,17 @@ class LocalDnsServer:
 
     def start_thread(self, timeout_s: float = 10.0) -> None:
         """Run the server in a thread of its own until `stop_thread()`."""
-        if self._thread is not None:
+        if self._halt is not None:
             raise RuntimeError("already running in a thread")
-        loop = asyncio.new_event_loop()
-        started = threading.Event()
-        errors: list[Exception] = []
-
-        def run() -> None:
-            try:
-                loop.run_until_complete(self.start())
-            except Exception as exc:  # reported to the starting thread below
-                errors.append(exc)
-                started.set()
-                loop.close()
-                return
-            started.set()
-            loop.run_forever()
-            loop.run_until_complete(self.stop())
-            loop.close()
-
-        thread = threading.Thread(target=run, name=f"dns-{self.host}", daemon=True)
-        thread.start()
-        if not started.wait(timeout_s):
-            raise RuntimeError(f"DNS server on {self.host} did not start in {timeout_s}s")
-        if errors:
-            thread.join(timeout_s)
-            raise errors[0]
-        self._thread, self._thread_loop = thread, loop
+        self._halt = serve_in_thread(
+            self.start, self.stop, name=f"dns-{self.host}", timeout_s=timeout_s
+        )
 
     def stop_thread(self, timeout_s: float = 10.0) -> None:
         """Stop the server that `start_thread()` started and wait for its thread."""
-        thread, loop = self._thread, self._thread_loop
-        if thread is None or loop is None:
-            return
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout_s)
-        self._thread = self._thread_loop = None
+        halt, self._halt = self._halt, None
+        if halt is not None:
+            halt(timeout_s)
 
     def __enter__(self) -> LocalDnsServer:
         self.start_thread()

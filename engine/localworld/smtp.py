@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import ipaddress
 import ssl
-import threading
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -21,6 +20,8 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from engine.localworld.threads import serve_in_thread
 
 _S = TypeVar("_S", bound="LoopbackServer")
 _LINE_LIMIT = 4096  # longest command line a raw server reads
@@ -117,36 +118,11 @@ class LoopbackServer:
     @contextlib.contextmanager
     def running_in_thread(self: _S, timeout_s: float = 5.0) -> Iterator[_S]:
         """Serve from a thread with its own event loop (for scripts and the demo)."""
-        loop = asyncio.new_event_loop()
-        started = threading.Event()
-        failure: list[BaseException] = []
-
-        def main() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self.start())
-            except Exception as exc:
-                failure.append(exc)
-                started.set()
-                loop.close()
-                return
-            started.set()
-            loop.run_forever()
-            loop.run_until_complete(self.stop())
-            loop.close()
-
-        thread = threading.Thread(target=main, name=f"smtp-{self.host}", daemon=True)
-        thread.start()
-        if not started.wait(timeout_s):
-            raise RuntimeError(f"server on {self.host} did not start in {timeout_s} s")
-        if failure:
-            thread.join(timeout_s)
-            raise failure[0]
+        halt = serve_in_thread(self.start, self.stop, name=f"smtp-{self.host}", timeout_s=timeout_s)
         try:
             yield self
         finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout_s)
+            halt(timeout_s)
 
     @property
     def address(self) -> tuple[str, int]:
