@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -178,7 +179,8 @@ class BulkChecker:
             return
         now = self.clock.monotonic()
         group = max(1, self._group_size(queue, 0))
-        wanted = max(1, -(-queue.due(now) // group))
+        # Enough sessions for what waits, on top of those busy with a group already.
+        wanted = max(1, queue.busy + -(-queue.due(now) // group))
         while queue.workers < min(cap, wanted):
             queue.workers += 1
             task = asyncio.ensure_future(self._worker(queue))
@@ -241,21 +243,27 @@ class BulkChecker:
                     self._transient(queue, job, exc.reply, f"{host} [{ip}]: {exc}")
 
     def _group_size(self, queue: HostQueue, errors: int) -> int:
-        """RCPTs for the next transaction, within the session's error budgets.
+        """RCPTs for the next transaction, within the session's error budgets (0: end it).
 
-        Servers delay or disconnect after a number of rejected recipients (Postfix: 10 and 20
-        per session). A group is sized on the host's rejection rate seen so far (assumed high
-        until measured) so the expected rejections fit `errors_per_session`, and never larger
-        than `max_errors_per_session` allows if every RCPT of it were refused.
+        Servers delay or disconnect after a number of rejected recipients (Postfix: every reply
+        after the 10th is delayed a second; at 20 it hangs up). A group is sized on the host's
+        rejection rate p seen so far (assumed 1/2 until measured): its rejections' mean plus
+        two standard deviations, n*p + 2*sqrt(n*p*(1-p)), must fit what is left of
+        `errors_per_session`, and even a group refused whole must fit
+        `max_errors_per_session`.
         """
         limits = self.config.politeness
         soft_room = limits.errors_per_session - errors
         hard_room = limits.max_errors_per_session - errors
-        if soft_room <= 0 or hard_room <= 0:
-            return 0
-        rate = (queue.rejected + 1) / (queue.asked + 2)  # Laplace's rule: 1/2 before any data
-        expected_fit = int(soft_room / max(rate, 0.02))
-        return max(1, min(queue.batch, hard_room, max(soft_room, expected_fit)))
+        rate = (queue.rejected + 1) / (queue.asked + 2)  # Laplace's rule of succession
+        size = 0
+        for n in range(1, max(0, min(queue.batch, hard_room)) + 1):
+            if n * rate + 2.0 * math.sqrt(n * rate * (1.0 - rate)) > soft_room:
+                break
+            size = n
+        if size == 0 and errors == 0 and hard_room > 0:
+            size = 1  # a fresh session always asks at least one address
+        return size
 
     async def _transactions(self, queue: HostQueue, session: SmtpSession, taken: list[Job]) -> None:
         errors = 0
@@ -272,7 +280,12 @@ class BulkChecker:
                 if not batch:
                     return
             taken[:] = batch
-            rejected = await self._transaction(queue, session, batch)
+            queue.busy += 1
+            self._spawn_workers(queue)  # work left behind may want the host's other session
+            try:
+                rejected = await self._transaction(queue, session, batch)
+            finally:
+                queue.busy -= 1
             taken.clear()
             if rejected < 0:  # the server refused us or is closing: end the session
                 return

@@ -50,6 +50,7 @@ class HostQueue:
     jobs: deque[Job] = field(default_factory=deque)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     workers: int = 0
+    busy: int = 0  # workers holding a group that is being asked right now
     target_index: int = 0
     asked: int = 0  # RCPTs answered for real addresses (not catch-all probes)
     rejected: int = 0  # of those, permanent refusals: the host's rejection rate
