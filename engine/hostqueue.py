@@ -65,9 +65,9 @@ class HostQueue:
         costs one RCPT more. The first due job is always taken, so a group is never empty."""
         taken: list[Job] = []
         probed: set[str] = set()
-        kept: deque[Job] = deque()
+        skipped: list[Job] = []
         cost = 0
-        while self.jobs:
+        while self.jobs and cost < limit:
             job = self.jobs.popleft()
             extra = int(job.domain not in probed and needs_probe(job.domain))
             if job.not_before <= now and (not taken or cost + 1 + extra <= limit):
@@ -76,6 +76,8 @@ class HostQueue:
                 if extra:
                     probed.add(job.domain)
             else:
-                kept.append(job)
-        self.jobs = kept
+                skipped.append(job)
+        # What was passed over goes back to the front, in its order: only the jobs looked at
+        # are touched, so a long queue costs nothing per group.
+        self.jobs.extendleft(reversed(skipped))
         return taken

@@ -29,11 +29,16 @@ def _clean(value: Any) -> Any:
     return printable(value) if isinstance(value, str) else value
 
 
+# Characters that many line readers (Python's str.splitlines among them) take for line breaks:
+# escaped in JSONL so one result is always exactly one line, whatever the input held.
+_LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
 def jsonl_line(result: Result) -> str:
     """One JSON object, one line; keys in the documented order."""
     data = result.to_dict()
     data["input"] = printable(result.input)
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).translate(_LINE_BREAKS)
 
 
 def csv_row(result: Result) -> list[str]:

@@ -133,3 +133,15 @@ def test_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     )
     assert proc.stdout.count(b"\n") == 1
     assert b"Traceback" not in proc.stderr
+
+
+def test_jsonl_rows_stay_one_line_whatever_line_breaks_the_input_holds(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # U+0085, U+2028 and U+2029 are line breaks to str.splitlines() and to many JSONL readers.
+    inputs = ["a\x85b@example.com", "c\u2028d@example.com", "e\u2029@example.com"]
+    code, out, _ = _run(["verify", "--offline", "--format", "jsonl", *inputs], capsys)
+    assert code == ExitCode.OK
+    lines = out.splitlines()
+    assert len(lines) == 3
+    assert [json.loads(line)["input"] for line in lines] == inputs
