@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 _LINGER_S = 0.05
 _CATCH_ALL_TTL_S = 7 * 86400.0  # a domain's catch-all verdict, kept in the result cache
 _CLOSE_WAIT_S = 5.0  # seconds aclose() lets sessions end with QUIT
+_MIN_NEXT_GROUP = 3  # a smaller group is not worth a round trip: end the session instead
 
 
 @dataclass
@@ -255,7 +256,7 @@ class BulkChecker:
         limits = self.config.politeness
         soft_room = limits.errors_per_session - errors
         hard_room = limits.max_errors_per_session - errors
-        rate = (queue.rejected + 1) / (queue.asked + 2)  # Laplace's rule of succession
+        rate = _rejection_rate(queue)
         size = 0
         for n in range(1, max(0, min(queue.batch, hard_room)) + 1):
             if n * rate + 2.0 * math.sqrt(n * rate * (1.0 - rate)) > soft_room:
@@ -265,9 +266,18 @@ class BulkChecker:
             size = 1  # a fresh session always asks at least one address
         return size
 
+    def _is_last_group(self, queue: HostQueue, errors: int, size: int, index: int) -> bool:
+        """Whether the session should end after this group: the transaction cap is reached,
+        or after its expected rejections the next group would be too small to be worth a
+        round trip of its own (a new session serves those addresses better)."""
+        if index + 1 >= self.config.politeness.transactions_per_session:
+            return True
+        expected = errors + math.ceil(size * _rejection_rate(queue))
+        return self._group_size(queue, expected) < _MIN_NEXT_GROUP
+
     async def _transactions(self, queue: HostQueue, session: SmtpSession, taken: list[Job]) -> None:
         errors = 0
-        for _ in range(self.config.politeness.transactions_per_session):
+        for index in range(self.config.politeness.transactions_per_session):
             size = self._group_size(queue, errors)
             if size == 0 or self._closing:
                 return
@@ -282,16 +292,19 @@ class BulkChecker:
             taken[:] = batch
             queue.busy += 1
             self._spawn_workers(queue)  # work left behind may want the host's other session
+            last = self._is_last_group(queue, errors, len(batch), index)
             try:
-                rejected = await self._transaction(queue, session, batch)
+                rejected = await self._transaction(queue, session, batch, last=last)
             finally:
                 queue.busy -= 1
             taken.clear()
-            if rejected < 0:  # the server refused us or is closing: end the session
+            if rejected < 0 or last:  # refused, closing, or QUIT already sent
                 return
             errors += rejected
 
-    async def _transaction(self, queue: HostQueue, session: SmtpSession, batch: list[Job]) -> int:
+    async def _transaction(
+        self, queue: HostQueue, session: SmtpSession, batch: list[Job], *, last: bool = False
+    ) -> int:
         """One MAIL FROM with RCPTs for `batch`; returns the rejected RCPTs (-1: stop)."""
         no_utf8 = [j for j in batch if j.smtputf8 and "SMTPUTF8" not in session.extensions]
         for job in no_utf8:
@@ -312,7 +325,7 @@ class BulkChecker:
         recipients = [p[1] for p in probes] + [j.recipient for j in batch]
         try:
             replies = await _transaction_replies(
-                session, sender, recipients, smtputf8=any(j.smtputf8 for j in batch)
+                session, sender, recipients, smtputf8=any(j.smtputf8 for j in batch), last=last
             )
         except SmtpError:
             self._probes_failed([domain for domain, _ in probes])
@@ -531,7 +544,7 @@ class BulkChecker:
 
 
 async def _transaction_replies(
-    session: SmtpSession, sender: str, recipients: list[str], *, smtputf8: bool
+    session: SmtpSession, sender: str, recipients: list[str], *, smtputf8: bool, last: bool
 ) -> list[Reply]:
     """MAIL, RCPTs and RSET; one round trip when the session can pipeline (RFC 2920).
 
@@ -540,7 +553,7 @@ async def _transaction_replies(
     """
     group = getattr(session, "transaction", None)
     if group is not None:
-        replies: list[Reply] = await group(sender, recipients, smtputf8=smtputf8)
+        replies: list[Reply] = await group(sender, recipients, smtputf8=smtputf8, last=last)
         return replies
     mail = await session.mail(sender, smtputf8=smtputf8)
     if mail.code // 100 != 2:
@@ -554,6 +567,11 @@ async def _transaction_replies(
     with contextlib.suppress(SmtpError):
         out.append(await session.rset())
     return out
+
+
+def _rejection_rate(queue: HostQueue) -> float:
+    """The host's share of refused RCPTs so far, by Laplace's rule (1/2 before any answer)."""
+    return (queue.rejected + 1) / (queue.asked + 2)
 
 
 def _ms(start: float) -> float:

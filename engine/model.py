@@ -53,6 +53,7 @@ class Stage(str, Enum):
     MAIL = "mail"
     RCPT = "rcpt"
     RSET = "rset"
+    QUIT = "quit"
     DATA = "data"
 
 

@@ -250,6 +250,7 @@ class _AioSession:
         self._client = client
         self._command_s = command_s
         self._utf8 = False
+        self._quit_sent = False
 
     async def mail(self, sender: str, *, smtputf8: bool = False) -> Reply:
         self._utf8 = smtputf8
@@ -263,13 +264,15 @@ class _AioSession:
         return await self._command(Stage.RSET, b"RSET")
 
     async def transaction(
-        self, sender: str, recipients: Sequence[str], *, smtputf8: bool = False
+        self, sender: str, recipients: Sequence[str], *, smtputf8: bool = False, last: bool = False
     ) -> list[Reply]:
         """MAIL FROM, an RCPT TO per recipient and RSET: one write and one round trip when the
         server offers PIPELINING (RFC 2920 §3.1 lets MAIL, RCPT and RSET share a group).
 
-        Returns the MAIL reply, then the RCPT replies, then the RSET reply; fewer when the
-        server ends the session (421) or refuses MAIL (the RCPTs are then not counted).
+        With `last`, QUIT takes RSET's place at the end of the group (RFC 2920 §3.1: QUIT may
+        end a group) and its 221 is awaited with the rest, so closing costs no round trip of
+        its own. Returns the MAIL reply, then the RCPT replies, then the RSET (or QUIT) reply;
+        fewer when the server ends the session (421) or refuses MAIL.
         """
         proto = self._client.protocol
         if "PIPELINING" not in self.extensions or not _can_pipeline(proto):
@@ -291,10 +294,11 @@ class _AioSession:
             lines += [b"RCPT TO:<" + guard_argument(r).encode(encoding) + b">" for r in recipients]
         except UnicodeEncodeError as exc:
             raise InvalidAddress("a non-ASCII address needs an SMTPUTF8 transaction") from exc
-        lines.append(b"RSET")
-        stages = [Stage.MAIL, *([Stage.RCPT] * len(recipients)), Stage.RSET]
+        lines.append(b"QUIT" if last else b"RSET")
+        stages = [Stage.MAIL, *([Stage.RCPT] * len(recipients)), Stage.QUIT if last else Stage.RSET]
         assert proto is not None
         wire = b"".join(line + b"\r\n" for line in lines)
+        self._quit_sent = last
         replies = await _pipelined(proto, wire, stages, self._command_s)
         if replies and replies[0].code // 100 != 2:
             return replies[:1]  # the RCPTs were answered "need MAIL first": not about them
@@ -317,8 +321,9 @@ class _AioSession:
 
     async def quit(self) -> None:
         transport = self._client.transport
-        with contextlib.suppress(aiosmtplib.SMTPException, OSError):
-            await self._client.quit(timeout=min(self._command_s, _QUIT_TIMEOUT_S))
+        if not self._quit_sent:  # else it went out at the end of the last pipelined group
+            with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                await self._client.quit(timeout=min(self._command_s, _QUIT_TIMEOUT_S))
         self._client.close()
         # A TLS close waits for the server's close_notify, which may never come before the
         # loop ends; after QUIT nothing more is owed, so drop the socket now.

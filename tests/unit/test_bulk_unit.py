@@ -33,7 +33,7 @@ class _Session:
         self._log = log
 
     async def transaction(
-        self, sender: str, recipients: Sequence[str], *, smtputf8: bool = False
+        self, sender: str, recipients: Sequence[str], *, smtputf8: bool = False, last: bool = False
     ) -> list[Reply]:
         self._log.append(len(recipients))
         await asyncio.sleep(0.2 if self._slow else 0.0)
