@@ -10,8 +10,9 @@ import asyncio
 import functools
 import logging
 import time
+from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from engine.config import Config
 from engine.datasets import Datasets
@@ -101,18 +102,23 @@ class Verifier:
         typos = TypoCorrector.from_datasets(self.datasets) if config.suggest_typos else None
         mx = self._mx
         prober = self._prober
-        provider: Any = lambda host: None  # noqa: E731
-        ip_allowed: Any = lambda ip: False  # noqa: E731
+        provider: Callable[[str], str | None] = _no_provider
+        ip_allowed: Callable[[str], bool] = _no_ip
         if config.check_dns:
             from engine.addresses import is_public_ip
             from engine.mx import MxLookup
             from engine.providers import smtp_provider
 
             if mx is None:
-                mx = MxLookup(config, self._resolver)
+                mx = MxLookup(config, self._resolver, clock=self.clock.monotonic)
             table = self.datasets.smtp_providers
+
             # Per Verifier, bounded: a list has few distinct MX hosts.
-            provider = functools.lru_cache(maxsize=4096)(lambda host: smtp_provider(host, table))
+            @functools.lru_cache(maxsize=4096)
+            def provider_of(host: str) -> str | None:
+                return smtp_provider(host, table)
+
+            provider = provider_of
             ip_allowed = is_public_ip
             if prober is None and config.check_smtp:
                 from engine.politeness import PoliteTransport
@@ -200,6 +206,14 @@ class Verifier:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def _no_provider(host: str) -> str | None:
+    return None
+
+
+def _no_ip(ip: str) -> bool:
+    return False
 
 
 def _refused(raw: object, text: str | None) -> Result:
