@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 import math
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -19,20 +18,18 @@ from engine.addresses import is_public_ip
 from engine.cache import ResultCache
 from engine.clock import Clock, SystemClock
 from engine.errors import (
-    AddressError,
     EngineError,
-    InternalError,
     NoMailServer,
     NoPublicMxAddress,
     SmtpError,
 )
 from engine.hostqueue import HostQueue, Job
 from engine.model import ProbeOutcome, Reason, Reply, Result, Stage, Timings
-from engine.pipeline import Deps, needs_probe, offline_findings, resolve
+from engine.pipeline import Deps, check_with, elapsed_ms, needs_probe, resolve
 from engine.politeness import Gates
 from engine.replies import Classification, classify
 from engine.smtp import SmtpSession, SmtpTransport, guard_argument, random_local
-from engine.verdict import Findings, decide, error_result
+from engine.verdict import Findings, decide
 
 log = logging.getLogger(__name__)
 
@@ -96,29 +93,17 @@ class BulkChecker:
         self._closing = False
 
     async def check(self, raw: str) -> Result:
-        """The whole pipeline for one input, with the SMTP stage batched per MX host."""
-        start = time.perf_counter()
-        try:
-            f = offline_findings(raw, self.deps)
-        except AddressError as exc:
-            return error_result(raw, exc, Timings(total_ms=_ms(start)))
-        except Exception:
-            log.exception("internal error while checking an address")
-            return error_result(raw, InternalError(), Timings(total_ms=_ms(start)))
-        try:
-            return await self._check(f, start)
-        except Exception:  # a bug: keep what the offline stages found
-            log.exception("internal error while checking %s", f.address.email)
-            failed = replace(f, error=InternalError("internal error"))
-            return decide(failed, self.config, Timings(total_ms=_ms(start)))
+        """The whole pipeline for one input, with the SMTP stage batched per MX host; never
+        raises (cancellation passes through)."""
+        return await check_with(raw, self.deps, self._check)
 
     async def _check(self, f: Findings, start: float) -> Result:
         if self.deps.mx is None:
-            return decide(f, self.config, Timings(total_ms=_ms(start)))
+            return decide(f, self.config, Timings(total_ms=elapsed_ms(start)))
         f = await resolve(f, self.deps)
-        dns_ms = _ms(start)
+        dns_ms = elapsed_ms(start)
         if not needs_probe(f, self.deps):
-            return decide(f, self.config, Timings(dns_ms=dns_ms, total_ms=_ms(start)))
+            return decide(f, self.config, Timings(dns_ms=dns_ms, total_ms=elapsed_ms(start)))
         if self.cache is not None and f.address.email and not self.refresh:
             cached = await self.cache.get(f.address.email)
             if cached is not None:
@@ -130,7 +115,7 @@ class BulkChecker:
             f = replace(f, error=exc)
         else:
             f = replace(f, outcome=outcome)
-        result = decide(f, self.config, Timings(dns_ms=dns_ms, total_ms=_ms(start)))
+        result = decide(f, self.config, Timings(dns_ms=dns_ms, total_ms=elapsed_ms(start)))
         if self.cache is not None:
             await self.cache.put(result)
         return result
@@ -572,7 +557,3 @@ async def _transaction_replies(
 def _rejection_rate(queue: HostQueue) -> float:
     """The host's share of refused RCPTs so far, by Laplace's rule (1/2 before any answer)."""
     return (queue.rejected + 1) / (queue.asked + 2)
-
-
-def _ms(start: float) -> float:
-    return (time.perf_counter() - start) * 1000.0

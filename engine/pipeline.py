@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -55,7 +55,8 @@ class Deps:
     ip_allowed: Callable[[str], bool] = lambda ip: False
 
 
-def _ms(start: float) -> float:
+def elapsed_ms(start: float) -> float:
+    """Milliseconds since `start` (a time.perf_counter() reading)."""
     return (time.perf_counter() - start) * 1000.0
 
 
@@ -73,34 +74,43 @@ def check_offline(raw: str, deps: Deps) -> Result:
     start = time.perf_counter()
     try:
         findings = offline_findings(raw, deps)
-        return decide(findings, deps.config, Timings(total_ms=_ms(start)))
+        return decide(findings, deps.config, Timings(total_ms=elapsed_ms(start)))
     except AddressError as exc:
-        return error_result(raw, exc, Timings(total_ms=_ms(start)))
+        return error_result(raw, exc, Timings(total_ms=elapsed_ms(start)))
     except Exception:  # a bug; this input still gets exactly one Result
         log.exception("internal error while checking an address")
-        return error_result(raw, InternalError(), Timings(total_ms=_ms(start)))
+        return error_result(raw, InternalError(), Timings(total_ms=elapsed_ms(start)))
 
 
 async def check_one(raw: str, deps: Deps) -> Result:
     """The whole pipeline for one input; never raises (cancellation passes through)."""
     if deps.mx is None:
         return check_offline(raw, deps)
+    return await check_with(raw, deps, lambda f, start: _check_online(f, deps, start))
+
+
+Online = Callable[[Findings, float], Awaitable[Result]]
+
+
+async def check_with(raw: str, deps: Deps, online: Online) -> Result:
+    """The offline stages, then `online(findings, start)`: the one error boundary that every
+    way of checking shares. Never raises (cancellation passes through)."""
     start = time.perf_counter()
     try:
         findings = offline_findings(raw, deps)
     except AddressError as exc:
-        return error_result(raw, exc, Timings(total_ms=_ms(start)))
-    except Exception:
+        return error_result(raw, exc, Timings(total_ms=elapsed_ms(start)))
+    except Exception:  # a bug; this input still gets exactly one Result
         log.exception("internal error while checking an address")
-        return error_result(raw, InternalError(), Timings(total_ms=_ms(start)))
+        return error_result(raw, InternalError(), Timings(total_ms=elapsed_ms(start)))
     try:
-        return await _check_online(findings, deps, start)
+        return await online(findings, start)
     except Exception:  # a bug; keep what the offline stages found
         log.exception("internal error while checking %s", findings.address.email)
         return decide(
             _with(findings, error=InternalError("internal error")),
             deps.config,
-            Timings(total_ms=_ms(start)),
+            Timings(total_ms=elapsed_ms(start)),
         )
 
 
@@ -112,7 +122,7 @@ async def _check_online(f: Findings, deps: Deps, start: float) -> Result:
     assert deps.mx is not None
     dns_start = time.perf_counter()
     f = await resolve(f, deps)
-    dns_ms = _ms(dns_start)
+    dns_ms = elapsed_ms(dns_start)
     smtp_ms = 0.0
     if deps.prober is not None and needs_probe(f, deps):
         smtp_start = time.perf_counter()
@@ -120,8 +130,8 @@ async def _check_online(f: Findings, deps: Deps, start: float) -> Result:
             f = _with(f, outcome=await deps.prober.probe(f.address, f.hosts))
         except EngineError as exc:
             f = _with(f, error=exc)
-        smtp_ms = _ms(smtp_start)
-    timings = Timings(dns_ms=dns_ms, smtp_ms=smtp_ms, total_ms=_ms(start))
+        smtp_ms = elapsed_ms(smtp_start)
+    timings = Timings(dns_ms=dns_ms, smtp_ms=smtp_ms, total_ms=elapsed_ms(start))
     return decide(f, deps.config, timings)
 
 
