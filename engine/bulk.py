@@ -27,7 +27,7 @@ from engine.hostqueue import HostQueue, Job
 from engine.model import ProbeOutcome, Reason, Reply, Result, Stage, Timings
 from engine.pipeline import Deps, check_with, elapsed_ms, needs_probe, resolve
 from engine.politeness import Gates
-from engine.replies import Classification, classify
+from engine.replies import Classification, catch_all_verdict, classify
 from engine.smtp import SmtpSession, SmtpTransport, guard_argument, random_local
 from engine.verdict import Findings, decide
 
@@ -390,10 +390,7 @@ class BulkChecker:
 
     def _record_catch_all(self, domain: str, reply: Reply) -> None:
         self._catch_all_pending.discard(domain)
-        meaning = classify(reply)
-        verdict = {Reason.SUCCESS: True, Reason.MAILBOX_DOES_NOT_EXIST: False}.get(meaning.reason)
-        if meaning.greylisting or meaning.too_many_recipients:
-            verdict = None
+        verdict = catch_all_verdict(reply)
         self._catch_all[domain] = _CatchAll(verdict, reply)
         if verdict is not None and self.cache is not None:
             task = asyncio.ensure_future(

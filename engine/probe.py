@@ -24,7 +24,7 @@ from engine.errors import (
     SmtpTransient,
 )
 from engine.model import Address, MxHost, ProbeOutcome, Reason, Reply, Stage
-from engine.replies import classify, is_greylisting, is_too_many_recipients
+from engine.replies import catch_all_verdict, classify, is_greylisting, is_too_many_recipients
 from engine.smtp import (
     Identity,
     SmtpSession,
@@ -248,10 +248,8 @@ class SmtpProber:
             again = await session.mail(job.sender, smtputf8=job.address.is_smtputf8)
             reply = await session.rcpt(probe) if again.code // 100 == 2 else again
         out.catch_all_reply = reply
-        verdict = {Reason.SUCCESS: True, Reason.MAILBOX_DOES_NOT_EXIST: False}.get(
-            classify(reply).reason
-        )
-        if reply.stage is not Stage.RCPT or is_greylisting(reply) or verdict is None:
+        verdict = catch_all_verdict(reply)
+        if verdict is None:
             out.notes.append(f"catch-all probe inconclusive: {reply}")
             return
         out.accept_all = verdict

@@ -352,6 +352,15 @@ def is_too_many_recipients(reply: Reply) -> bool:
     return classify(reply).too_many_recipients
 
 
+def catch_all_verdict(reply: Reply) -> bool | None:
+    """What the reply to RCPT of an improbable random address says about the domain: True if
+    accepted (a catch-all server), False if refused as an unknown mailbox, None otherwise
+    (greylisting, "too many recipients", a policy refusal, a reply at another stage)."""
+    if reply.stage is not Stage.RCPT:
+        return None
+    return {SUCCESS: True, MAILBOX_DOES_NOT_EXIST: False}.get(classify(reply).reason)
+
+
 def is_greylisting(reply: Reply) -> bool:
     """A deferral that asks for the same client again later (RFC 6647)."""
     return classify(reply).greylisting

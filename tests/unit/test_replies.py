@@ -16,6 +16,7 @@ from engine.replies import (
     NOT_RCPT,
     TABLE,
     Classification,
+    catch_all_verdict,
     classify,
     is_greylisting,
     is_too_many_recipients,
@@ -372,3 +373,20 @@ def test_classify_never_raises_and_names_a_row(
     got = classify(Reply(code, text, enhanced, stage))
     assert got.rule in {row.name for row in TABLE}
     assert isinstance(got.reason, Reason)
+
+
+@pytest.mark.parametrize(
+    ("reply", "verdict"),
+    [
+        (Reply(250, "Recipient OK", "2.1.5", Stage.RCPT), True),
+        (Reply(550, "User unknown in virtual mailbox table", "5.1.1", Stage.RCPT), False),
+        (Reply(450, "Recipient address rejected: Greylisted", "4.2.0", Stage.RCPT), None),
+        (Reply(452, "Too many recipients", "4.5.3", Stage.RCPT), None),
+        (Reply(554, "Client host blocked using zen.spamhaus.org", "5.7.1", Stage.RCPT), None),
+        (Reply(250, "Ok", "2.1.0", Stage.MAIL), None),
+    ],
+)
+def test_catch_all_verdict_is_decided_only_by_an_accept_or_an_unknown_user(
+    reply: Reply, verdict: bool | None
+) -> None:
+    assert catch_all_verdict(reply) is verdict
