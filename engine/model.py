@@ -40,6 +40,7 @@ class Reason(str, Enum):
     GREYLISTED = "Greylisted"
     SENDER_BLOCKED = "SenderBlocked"
     NOT_CHECKED = "NotChecked"
+    TIMEOUT = "Timeout"  # the caller's time limit ended the check before an answer
     UNKNOWN = "Unknown"
 
 
@@ -181,7 +182,12 @@ class Result:
     user: str | None = None
     domain: str | None = None  # U-label form
     tag: str | None = None
-    did_you_mean: str | None = None
+    did_you_mean: str | None = None  # the whole corrected address ("john@gmail.com")
+    did_you_mean_domain: str | None = None  # its domain alone ("gmail.com")
+    first_name: str | None = None  # from a local part that clearly splits into names
+    last_name: str | None = None
+    full_name: str | None = None
+    gender: str | None = None  # "male" / "female" where the names list is confident, else None
     flags: Flags = field(default_factory=Flags)
     mx: tuple[MxHost, ...] = ()
     mx_record: str | None = None  # the MX host the verdict came from (or the first one)
@@ -202,6 +208,11 @@ class Result:
             "domain": self.domain,
             "tag": self.tag,
             "did_you_mean": self.did_you_mean,
+            "did_you_mean_domain": self.did_you_mean_domain,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "full_name": self.full_name,
+            "gender": self.gender,
             "disposable": f.disposable,
             "role": f.role,
             "free": f.free,
@@ -225,6 +236,11 @@ RESULT_FIELDS: tuple[str, ...] = (
     "domain",
     "tag",
     "did_you_mean",
+    "did_you_mean_domain",
+    "first_name",
+    "last_name",
+    "full_name",
+    "gender",
     "disposable",
     "role",
     "free",
@@ -276,6 +292,11 @@ def result_from_dict(data: dict[str, Any]) -> Result:
         domain=data.get("domain"),
         tag=data.get("tag"),
         did_you_mean=data.get("did_you_mean"),
+        did_you_mean_domain=data.get("did_you_mean_domain"),
+        first_name=data.get("first_name"),
+        last_name=data.get("last_name"),
+        full_name=data.get("full_name"),
+        gender=data.get("gender"),
         flags=Flags(
             disposable=bool(data.get("disposable")),
             role=bool(data.get("role")),

@@ -35,6 +35,7 @@ _SMTP_STATE: dict[Reason, State] = {
     Reason.SENDER_BLOCKED: State.UNKNOWN,
     Reason.TRANSIENT_NETWORK_FAULT: State.UNKNOWN,
     Reason.UNKNOWN: State.UNKNOWN,
+    Reason.TIMEOUT: State.UNKNOWN,
 }
 
 # Base score of each (state, reason): how likely mail to the address is delivered and read.
@@ -48,6 +49,7 @@ _BASE_SCORE: dict[Reason, float] = {
     Reason.SENDER_BLOCKED: 0.45,
     Reason.TRANSIENT_NETWORK_FAULT: 0.4,
     Reason.UNKNOWN: 0.4,
+    Reason.TIMEOUT: 0.4,
     Reason.MX_ADDRESS_NOT_PUBLIC: 0.3,
     Reason.SERVER_DOES_NOT_SUPPORT_INTERNATIONAL_MAILBOXES: 0.05,
 }
@@ -145,7 +147,9 @@ def decide(f: Findings, config: Config, timings: Timings) -> Result:
         user=a.local,
         domain=a.unicode_domain,
         tag=a.tag,
-        did_you_mean=f.did_you_mean,
+        # Kickbox, Emailable and Byteplant suggest a whole address; the domain is kept apart.
+        did_you_mean=f"{a.local}@{f.did_you_mean}" if f.did_you_mean else None,
+        did_you_mean_domain=f.did_you_mean,
         flags=flags,
         mx=f.hosts,
         mx_record=mx_record,

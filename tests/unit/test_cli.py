@@ -61,7 +61,8 @@ def test_csv_column_keeps_input_columns(tmp_path: Path, capsys: pytest.CaptureFi
     # The input's "email" column is kept; the result's own column is renamed, not lost.
     assert rows[1]["email"] == "bob@gmial.com"
     assert rows[1]["mailprobe_email"] == "bob@gmial.com"
-    assert rows[1]["did_you_mean"] == "gmail.com"
+    assert rows[1]["did_you_mean"] == "bob@gmail.com"
+    assert rows[1]["did_you_mean_domain"] == "gmail.com"
     assert rows[2]["reason"] == "AtSignNotFound"
 
 

@@ -27,7 +27,7 @@ CONFIG = Config(check_smtp=False, allow_private_addresses=True)
 async def _check(address: str) -> tuple[str | None, bool | None, tuple[str, ...]]:
     async with Verifier(CONFIG, resolver=FakeResolver(ZONE)) as v:
         r = await v.averify(address)
-    return r.did_you_mean, r.detail.suggestion_accepts_mail, r.detail.notes
+    return r.did_you_mean_domain, r.detail.suggestion_accepts_mail, r.detail.notes
 
 
 async def test_big_provider_suggestion_stands_against_a_squatted_typo_with_mx() -> None:
