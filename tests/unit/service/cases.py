@@ -22,7 +22,8 @@ REFUSED_RANDOM = Reply(550, "No such user", "5.1.1")
 
 
 def _online(raw: str, outcome: ProbeOutcome | None, **kw: object) -> Result:
-    findings = Findings(address=parse_address(raw), hosts=HOSTS, dns="mx", provider="google", **kw)  # type: ignore[arg-type]
+    findings = Findings(address=parse_address(raw), hosts=HOSTS, dns="mx", provider="google")
+    findings = replace(findings, **kw)
     return decide(replace(findings, outcome=outcome), CONFIG, TIMINGS)
 
 
