@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from engine.config import Config
 from engine.errors import AtSignNotFound, DnsTransient, NoPublicMxAddress, NoSuchDomain
-from engine.model import Flags, MxHost, ProbeOutcome, Reason, Reply, Result, Stage, Timings
+from engine.model import Detail, Flags, MxHost, ProbeOutcome, Reason, Reply, Result, Stage, Timings
 from engine.syntax import parse_address
 from engine.verdict import Findings, decide, error_result
 
@@ -105,6 +105,17 @@ def timeout() -> Result:
     return _online("slow@example.com", outcome)
 
 
+def timeout_in_dns() -> Result:
+    # The time limit ended the check before DNS answered: no mail host is known either way.
+    return replace(
+        timeout(),
+        mx=(),
+        mx_record=None,
+        smtp_provider=None,
+        detail=Detail(notes=("time limit reached during DNS",)),
+    )
+
+
 def syntax_error() -> Result:
     return error_result("jane.doe.example.com", AtSignNotFound("no @ in the address"), TIMINGS)
 
@@ -168,6 +179,7 @@ ALL = {
     "greylisted": greylisted,
     "sender_blocked": sender_blocked,
     "timeout": timeout,
+    "timeout_in_dns": timeout_in_dns,
     "syntax_error": syntax_error,
     "typo": typo,
     "dns_transient": dns_transient,

@@ -3,10 +3,54 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
+from engine.model import Reason, Result, State
+from engine.service.faces import byteplant, emailable, kickbox, mailvalid, reacher
+
 DATA = Path(__file__).resolve().parents[2] / "data" / "faces"
+
+FACES: dict[str, Callable[[Result], dict[str, Any]]] = {
+    "kickbox": kickbox.to_kickbox,
+    "emailable": emailable.to_emailable,
+    "byteplant": byteplant.to_byteplant,
+    "mailvalid": mailvalid.to_mailvalid,
+    "reacher": reacher.to_reacher,
+}
+MODULES: dict[str, ModuleType] = {
+    "kickbox": kickbox,
+    "emailable": emailable,
+    "byteplant": byteplant,
+    "mailvalid": mailvalid,
+    "reacher": reacher,
+}
+
+# The README's table of states and reasons: each reason goes with exactly one state.
+REASON_STATE: dict[Reason, State] = {
+    Reason.SUCCESS: State.DELIVERABLE,
+    Reason.SERVER_IS_CATCH_ALL: State.RISKY,
+    Reason.MAILBOX_FULL: State.RISKY,
+    Reason.DOMAIN_IS_WELL_KNOWN_DEA: State.RISKY,
+    Reason.MAILBOX_DOES_NOT_EXIST: State.UNDELIVERABLE,
+    Reason.MAILBOX_DISABLED: State.UNDELIVERABLE,
+    Reason.DOMAIN_IS_INEXISTENT: State.UNDELIVERABLE,
+    Reason.NO_MX_SERVERS_FOUND: State.UNDELIVERABLE,
+    Reason.DOMAIN_DOES_NOT_ACCEPT_MAIL: State.UNDELIVERABLE,
+    Reason.AT_SIGN_NOT_FOUND: State.UNDELIVERABLE,
+    Reason.TOO_MANY_AT_SIGNS_FOUND: State.UNDELIVERABLE,
+    Reason.INVALID_SYNTAX: State.UNDELIVERABLE,
+    Reason.SERVER_DOES_NOT_SUPPORT_INTERNATIONAL_MAILBOXES: State.UNDELIVERABLE,
+    Reason.GREYLISTED: State.UNKNOWN,
+    Reason.SENDER_BLOCKED: State.UNKNOWN,
+    Reason.TRANSIENT_NETWORK_FAULT: State.UNKNOWN,
+    Reason.MX_ADDRESS_NOT_PUBLIC: State.UNKNOWN,
+    Reason.TIMEOUT: State.UNKNOWN,
+    Reason.NOT_CHECKED: State.UNKNOWN,
+    Reason.UNKNOWN: State.UNKNOWN,
+}
 
 
 def load(vendor: str) -> dict[str, Any]:

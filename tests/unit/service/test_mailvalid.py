@@ -53,6 +53,11 @@ def _checks(**kw: Any) -> dict[str, Any]:
         # Time ran out before any reply: whether the server is reachable is not known.
         ("timeout", "unknown", _checks(mx_found=True, smtp_reachable=None, catch_all=None)),
         (
+            "timeout_in_dns",
+            "unknown",
+            _checks(syntax_valid=True, domain_exists=None, mx_found=None, smtp_reachable=None),
+        ),
+        (
             "dns_transient",
             "unknown",
             _checks(syntax_valid=True, domain_exists=None, mx_found=None, smtp_reachable=None),

@@ -104,6 +104,15 @@ def test_a_dns_fault_is_a_resolve_error_and_smtp_did_not_run() -> None:
     assert body["smtp"] == SKIPPED_SMTP
 
 
+def test_time_running_out_in_dns_is_a_resolve_error_not_a_domain_without_mail() -> None:
+    body = to_reacher(cases.timeout_in_dns())
+    assert body["is_reachable"] == "unknown"
+    assert body["mx"] == {
+        "error": {"type": "ResolveError", "message": "time limit reached during DNS"}
+    }
+    assert body["smtp"] == SKIPPED_SMTP
+
+
 def test_a_missing_domain_has_no_records_and_suggests_the_whole_address() -> None:
     body = to_reacher(cases.typo())
     assert body["mx"] == {"accepts_mail": False, "records": []}
