@@ -96,7 +96,6 @@ REASONS: Mapping[Reason, Smtp] = MappingProxyType(
 )
 
 _HOSTS_FOUND = frozenset({"mx", "implicit-mx", "literal", "refused-non-public"})
-_NO_HOSTS = frozenset({"nxdomain", "null-mx", "no-mail-host"})
 _DNS_FAILED = frozenset({"transient", "error"})
 
 
@@ -121,8 +120,7 @@ def _mx(result: Result, smtp: Smtp) -> dict[str, Any]:
         )
         records = [host if host.startswith("[") else f"{host}." for host in hosts]
         return {"accepts_mail": True, "records": records}
-    unsettled = dns in _DNS_FAILED or (dns is None and smtp.error and result.email is not None)
-    if dns not in _NO_HOSTS and unsettled:
+    if dns in _DNS_FAILED or (dns is None and smtp.error and result.email is not None):
         # The lookup failed or did not finish: an error, never "accepts_mail": false.
         return _error("ResolveError", _message(result))
     # No mail host, or DNS not asked: Reacher's default MxDetails.
