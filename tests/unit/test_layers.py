@@ -42,6 +42,7 @@ LAYERS: dict[str, float] = {
     "cli": 6,
     "__init__": 6,
     "__main__": 7,  # runs the CLI
+    "service": 7,  # the HTTP service and its faces: above the engine, imported by nothing in it
 }
 
 SEAMS: dict[str, set[str]] = {
@@ -97,3 +98,23 @@ def test_third_party_libraries_stay_at_their_seam(path: Path) -> None:
         allowed = SEAMS.get(top)
         if allowed is not None:
             assert me in allowed, f"{me} imports {top}; only {sorted(allowed)} may"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ENGINE)))
+def test_no_engine_module_imports_the_service(path: Path) -> None:
+    if _module_key(path) == "service":
+        return
+    for name in _imports(path):
+        assert not name.startswith("engine.service"), f"{path.name} imports {name}"
+
+
+FACES = sorted((ENGINE / "service" / "faces").glob("[!_]*.py"))
+
+
+@pytest.mark.parametrize("path", FACES, ids=lambda p: p.stem)
+def test_a_face_imports_no_other_face(path: Path) -> None:
+    others = {f"engine.service.faces.{p.stem}" for p in FACES} - {
+        f"engine.service.faces.{path.stem}"
+    }
+    for name in _imports(path):
+        assert name not in others, f"face {path.stem} imports {name}"
