@@ -1,6 +1,7 @@
 """Config: every knob of the engine in one frozen value, with its documented default.
 
-The library reads no environment variables or files for configuration; cli.py builds a Config.
+The library reads no environment variables or files for configuration; the command line builds
+a Config from flags, MAILPROBE_* variables and a config file (engine/settings.py).
 """
 
 from __future__ import annotations
