@@ -110,12 +110,16 @@ READS_ENVIRONMENT = {"cli", "settings", "options", "service", "cache"}
 
 def _reads_environment(path: Path) -> bool:
     tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = {"environ", "getenv", "environb"}
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and node.attr in {"environ", "getenv", "environb"}:
+        if isinstance(node, ast.Attribute) and node.attr in names:
             return True
-        if isinstance(node, ast.ImportFrom) and node.module == "os":
-            if {a.name for a in node.names} & {"environ", "getenv", "environb"}:
-                return True
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.module == "os"
+            and {a.name for a in node.names} & names
+        ):
+            return True
     return False
 
 
