@@ -332,8 +332,8 @@ def main() -> int:
         try:
             world = stack.enter_context(local_world())
         except ImportError as exc:
-            print(f"\nThe local mail world needs the test extras ({exc}).", file=sys.stderr)
-            print("Install them with: pip install 'mailprobe[test]'", file=sys.stderr)
+            print(f"\nThe local mail world needs the demo extra ({exc}).", file=sys.stderr)
+            print("Install it with: pip install 'mailprobe[demo]'", file=sys.stderr)
             return 1
         except OSError as exc:
             print(f"\nThe local mail world could not start: {exc}", file=sys.stderr)
