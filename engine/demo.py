@@ -245,7 +245,8 @@ def _run(*argv: str | Path) -> int:
     """Run the CLI in this process, after showing the command (files relative to here)."""
     shown = [_relative(a) if isinstance(a, Path) else a for a in argv]
     print(f"$ {shlex.join(['mailprobe', *shown])}\n", flush=True)
-    code = cli_main([str(a) for a in argv])
+    # The demo shows the defaults and its own flags: no config file or MAILPROBE_* variable.
+    code = cli_main([str(a) for a in argv], environ={})
     sys.stdout.flush()
     return code
 

@@ -242,3 +242,19 @@ def test_each_warning_shows_once_a_run_and_q_keeps_only_errors(
     # Outside a run nothing is left behind on the root logger.
     assert not any(isinstance(h.filters[0] if h.filters else None, OncePerRun) for h in
                    logging.getLogger().handlers)  # fmt: skip
+
+
+def test_the_demo_ignores_the_users_settings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine import demo
+
+    file = tmp_path / "m.toml"
+    file.write_text("clean = true\n", encoding="utf-8")
+    monkeypatch.setenv("MAILPROBE_CONFIG", str(file))
+    assert demo._run("verify", "--offline", "--format", "jsonl", "<a@example.com>") == 0
+    row = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert row["reason"] == "InvalidSyntax"  # not cleaned: the file was not read
+    # The same command outside the demo reads them.
+    assert main(["verify", "--offline", "--format", "jsonl", "<a@example.com>"]) == 0
+    assert json.loads(capsys.readouterr().out)["email"] == "a@example.com"
