@@ -164,7 +164,9 @@ def enum_values(base: type) -> list[str]:
 # -- values from text (variables, flags) and from TOML ----------------------------------------
 
 
-def _scalar_from_text(knob: Knob, text: str) -> object:
+def _scalar_from_text(knob: Knob, text: str, base_dir: Path | None = None) -> object:
+    """One value from text; a relative path is taken from `base_dir` (default: the working
+    directory) and made absolute, so a shown setting means the same wherever it is read."""
     base, word = knob.base, text.strip()
     try:
         if base is bool:
@@ -180,7 +182,8 @@ def _scalar_from_text(knob: Knob, text: str) -> object:
         if base is str:
             return text
         if base is Path:
-            return Path(word).expanduser()
+            path = Path(word).expanduser()
+            return path if path.is_absolute() else (base_dir or Path.cwd()) / path
         for member in typing.cast("type[enum.Enum]", base):
             if str(member.value) == word.lower():
                 return member
@@ -214,7 +217,7 @@ def from_text(knob: Knob, text: str | Sequence[str], where: str) -> object:
         raise SettingsError(f"{where}: expected {knob.expected()}, got {shown!r}") from None
 
 
-def _scalar_from_toml(knob: Knob, value: object) -> object:
+def _scalar_from_toml(knob: Knob, value: object, base_dir: Path) -> object:
     base = knob.base
     if base is bool and isinstance(value, bool):
         return value
@@ -223,20 +226,21 @@ def _scalar_from_toml(knob: Knob, value: object) -> object:
     if base is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         return _finite(float(value))
     if isinstance(value, str) and base is not bool and base is not int and base is not float:
-        return _scalar_from_text(knob, value)
+        return _scalar_from_text(knob, value, base_dir)
     raise ValueError
 
 
-def from_toml(knob: Knob, value: object, where: str) -> object:
-    """The value of `knob` as a TOML document holds it; raises SettingsError naming `where`."""
+def from_toml(knob: Knob, value: object, where: str, base_dir: Path) -> object:
+    """The value of `knob` as a TOML document holds it (relative paths start at `base_dir`,
+    the file's directory); raises SettingsError naming `where`."""
     try:
         if knob.is_unset(value):
             return None
         if knob.is_tuple:
             if not isinstance(value, list):
                 raise ValueError
-            return tuple(_scalar_from_toml(knob, v) for v in value)
-        return _scalar_from_toml(knob, value)
+            return tuple(_scalar_from_toml(knob, v, base_dir) for v in value)
+        return _scalar_from_toml(knob, value, base_dir)
     except ValueError:
         raise SettingsError(f"{where}: expected {knob.expected()}, got {value!r}") from None
 
@@ -261,7 +265,7 @@ def _read_file(path: Path, all_knobs: Sequence[Knob]) -> dict[str, object]:
             path = (*prefix, name)
             key = ".".join(path)
             if key in by_key:
-                values[key] = from_toml(by_key[key], value, f"{path_name}: {key}")
+                values[key] = from_toml(by_key[key], value, f"{path_name}: {key}", base_dir)
             elif path in sections:
                 if not isinstance(value, dict):
                     raise SettingsError(
@@ -272,6 +276,7 @@ def _read_file(path: Path, all_knobs: Sequence[Knob]) -> dict[str, object]:
                 raise SettingsError(f"{path_name}: unknown key {key!r}{_hint(path, all_knobs)}")
 
     path_name = str(path)
+    base_dir = path.absolute().parent
     walk(document, ())
     return values
 

@@ -371,3 +371,23 @@ def test_flags_record_only_what_was_typed() -> None:
 def test_settings_error_is_what_resolve_raises() -> None:
     with pytest.raises(SettingsError, match="MAILPROBE_DNS_PORT"):
         settings.resolve(Config(), file=None, environ={"MAILPROBE_DNS_PORT": "x"}, flags={})
+
+
+def test_relative_paths_start_at_the_file_or_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conf = tmp_path / "etc"
+    conf.mkdir()
+    file = conf / "m.toml"
+    file.write_text('cache_path = "results.db"\ndata_dir = "lists"\n', encoding="utf-8")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    config = _config(["--config", str(file)])
+    assert config.cache_path == conf / "results.db"
+    assert config.data_dir == conf / "lists"
+    config = _config(["--cache", "here.db"], {"MAILPROBE_DATA_DIR": "mine"})
+    assert config.cache_path is not None and config.cache_path.is_absolute()
+    assert config.cache_path.resolve() == (work / "here.db").resolve()
+    assert config.data_dir is not None
+    assert config.data_dir.resolve() == (work / "mine").resolve()
