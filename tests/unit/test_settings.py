@@ -391,3 +391,11 @@ def test_relative_paths_start_at_the_file_or_the_working_directory(
     assert config.cache_path.resolve() == (work / "here.db").resolve()
     assert config.data_dir is not None
     assert config.data_dir.resolve() == (work / "mine").resolve()
+
+
+def test_help_and_alias_tables_name_only_real_knobs() -> None:
+    keys = {k.key for k in ALL}
+    assert set(options._HELP) <= keys
+    assert set(options._ALIASES) <= keys
+    for fixed, _ in options._SHORTCUTS.values():
+        assert {key for key, _ in fixed} <= keys
