@@ -23,15 +23,16 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# test-fast leaves out the real-server tests and the wheel build (tests/packaging).
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -m 'not realmta'
+	$(PY) -m pytest -q -m 'not realmta and not packaging'
 
 bench: $(STAMP)
 	$(PY) benchmarks/offline.py
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check engine tests benchmarks data/build.py
-	$(VENV)/bin/ruff format --check engine tests benchmarks data/build.py
+	$(VENV)/bin/ruff check engine tests benchmarks data/build.py setup.py
+	$(VENV)/bin/ruff format --check engine tests benchmarks data/build.py setup.py
 	$(VENV)/bin/mypy
 
 data: $(STAMP)

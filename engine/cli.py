@@ -15,16 +15,17 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from enum import IntEnum
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from engine import doctor
-from engine.config import Config, TlsPolicy
+from engine import doctor, options, settings
+from engine.config import Config
 from engine.model import Result, State
 from engine.ordered import check_many
 from engine.streams import InputError, Journal, Row, Writer, read_csv, read_lines
@@ -59,6 +60,15 @@ cache (see --cache), so nothing already settled is asked again.
 """
 
 
+SETTINGS_EPILOG = """
+settings: every flag under "settings" also comes from a TOML file (--config FILE, or the file
+named by $MAILPROBE_CONFIG) and from a variable MAILPROBE_<KEY>, the key in capitals with its
+section: --smtp-port is smtp_port in the file and MAILPROBE_SMTP_PORT; --timeouts-dns-s is
+dns_s under [timeouts] and MAILPROBE_TIMEOUTS_DNS_S. Flags win over variables, variables over
+the file, the file over the defaults. `mailprobe config show` prints what is in effect.
+"""
+
+
 class UsageError(Exception):
     """Bad arguments or unreadable input: exit code 2 with a clear message."""
 
@@ -76,9 +86,28 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser(
         "verify",
         help="verify addresses given as arguments or in a file",
-        epilog=EPILOG,
+        epilog=EPILOG + SETTINGS_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    _add_verify_options(v)
+    add_engine_options(v)
+    c = sub.add_parser("config", help="show the effective settings")
+    config_sub = c.add_subparsers(dest="config_command", required=True)
+    show = config_sub.add_parser(
+        "show",
+        help="print the effective settings as a config file, with where each value came from",
+        description="Print the settings a `verify` with the same options would use, as TOML "
+        "that --config reads back; a comment after each value says where it came from "
+        "(default, file, env, flag).",
+        epilog=SETTINGS_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_engine_options(show)
+    return parser
+
+
+def _add_verify_options(v: argparse.ArgumentParser) -> None:
+    """What only `verify` takes: its input, output and run; the engine's settings are apart."""
     v.add_argument("addresses", nargs="*", help="addresses to verify")
     v.add_argument("-i", "--input", help="file of addresses, one per line ('-' for stdin)")
     v.add_argument("-o", "--output", help="write results to this file instead of stdout")
@@ -88,68 +117,50 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("table", "jsonl", "csv"),
         help="output format (default: table on a terminal, jsonl otherwise)",
     )
-    v.add_argument("--offline", action="store_true", help="syntax, typos and flags only")
-    v.add_argument("--no-smtp", action="store_true", help="stop after the DNS stage")
-    v.add_argument("--clean", action="store_true", help="strip mailto:, <>, stray punctuation")
-    v.add_argument("--helo", help="HELO/EHLO name (default: this machine's FQDN)")
-    v.add_argument("--mail-from", help="MAIL FROM address (default: verify@HELO-NAME)")
-    v.add_argument("--smtp-port", type=int, help="SMTP port (default 25)")
-    v.add_argument(
-        "--nameserver", action="append", help="DNS server IP (repeatable; default: system)"
-    )
-    v.add_argument("--dns-port", type=int, help="DNS port (default 53)")
-    v.add_argument("--starttls", choices=[p.value for p in TlsPolicy], help="STARTTLS policy")
-    v.add_argument(
-        "--allow-private",
-        action="store_true",
-        help="allow connecting to private/loopback mail hosts (intranets, tests)",
-    )
-    v.add_argument("--greylist-delay", type=float, help="seconds before a greylisting retry")
-    v.add_argument("--sessions-per-host", type=int, help="concurrent SMTP sessions per MX host")
     v.add_argument("--window", type=int, default=2000, help="addresses in flight (default 2000)")
-    v.add_argument("--cache", help="result cache file (default: ~/.cache/mailprobe/...)")
-    v.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     v.add_argument("--refresh", action="store_true", help="ignore cached results; store new ones")
     v.add_argument("--resume", action="store_true", help="finish an interrupted run (needs -o)")
-    v.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
-    return parser
+    v.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress, summary or warnings on stderr"
+    )
 
 
-def config_from_args(args: argparse.Namespace) -> Config:
-    config = Config()
-    changes: dict[str, object] = {
-        "clean": args.clean,
-        "allow_private_addresses": args.allow_private,
-    }
-    if args.offline:
-        changes.update(check_dns=False, check_smtp=False)
-    if args.no_smtp:
-        changes["check_smtp"] = False
-    for flag, knob in (
-        ("helo", "helo_name"),
-        ("mail_from", "mail_from"),
-        ("smtp_port", "smtp_port"),
-        ("dns_port", "dns_port"),
-        ("greylist_delay", "greylist_delay_s"),
-    ):
-        value = getattr(args, flag)
-        if value is not None:
-            changes[knob] = value
-    if args.nameserver:
-        changes["nameservers"] = tuple(args.nameserver)
-    if args.starttls:
-        changes["starttls"] = TlsPolicy(args.starttls)
-    if not args.no_cache:
-        from engine.cache import default_cache_path
+def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    """Add --config and a flag for every Config knob (as `verify` takes them) to `parser`.
 
-        changes["cache_path"] = Path(args.cache) if args.cache else default_cache_path()
+    Read the parsed options back with config_from_args(). Nothing here is specific to `verify`,
+    so any command that runs the engine (the HTTP service too) offers the same settings.
+    """
+    options.add_options(parser)
+
+
+def config_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Config:
+    """The Config from defaults < config file < MAILPROBE_* variables < flags.
+
+    `args` comes from a parser given add_engine_options(); `environ` defaults to os.environ.
+    Raises UsageError (naming the file, variable or flag) for a setting that cannot be used.
+    """
+    return settings_from_args(args, environ).config
+
+
+def settings_from_args(
+    args: argparse.Namespace, environ: Mapping[str, str] | None = None
+) -> settings.Settings:
+    """config_from_args(), with where each value came from."""
+    env = os.environ if environ is None else environ
+    file = args.config_file if args.config_file is not None else env.get(settings.CONFIG_ENV)
+    from engine.cache import default_cache_path
+
+    # The command keeps a result cache by default; the library's Config has none.
+    defaults = replace(Config(), cache_path=default_cache_path())
     try:
-        if args.sessions_per_host is not None:
-            changes["politeness"] = replace(
-                config.politeness, sessions_per_host=args.sessions_per_host
-            )
-        return replace(config, **changes)  # type: ignore[arg-type]
-    except ValueError as exc:
+        return settings.resolve(
+            defaults,
+            file=Path(file).expanduser() if file else None,
+            environ=env,
+            flags=options.flag_values(args),
+        )
+    except settings.SettingsError as exc:
         raise UsageError(str(exc)) from exc
 
 
@@ -283,8 +294,10 @@ def _resume_point(args: argparse.Namespace, journal: Journal | None) -> tuple[in
     return progress.rows, progress.offset
 
 
-def _verify(args: argparse.Namespace) -> ExitCode:
-    config = config_from_args(args)
+def _verify(args: argparse.Namespace, environ: Mapping[str, str]) -> ExitCode:
+    config = config_from_args(args, environ)
+    for name in settings.unknown_variables(environ):
+        log.warning("%s is not a setting and is ignored (see mailprobe config show)", name)
     journal = Journal(Journal.path_for(Path(args.output))) if args.output else None
     rows_done, offset = _resume_point(args, journal)
     with contextlib.ExitStack() as stack:
@@ -333,17 +346,86 @@ def _verify(args: argparse.Namespace) -> ExitCode:
     return ExitCode.OK
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `mailprobe` command; returns the exit code."""
+def _config_show(args: argparse.Namespace, environ: Mapping[str, str]) -> ExitCode:
+    resolved = settings_from_args(args, environ)
+    file = args.config_file
+    if file is not None:
+        origin = f"config file: {file} (--config)"
+    elif environ.get(settings.CONFIG_ENV):
+        origin = f"config file: {environ[settings.CONFIG_ENV]} (${settings.CONFIG_ENV})"
+    else:
+        origin = "config file: none"
+    header = [
+        "mailprobe settings in effect: defaults < config file < MAILPROBE_* variables < flags.",
+        "After each value, where it came from. Read back with: mailprobe verify --config FILE",
+        origin,
+        *(f"ignored: {name} is not a setting" for name in settings.unknown_variables(environ)),
+        "",
+    ]
+    sys.stdout.write(settings.to_toml(resolved, header))
+    sys.stdout.flush()
+    return ExitCode.OK
+
+
+class OncePerRun(logging.Filter):
+    """Lets each distinct warning through once a run: every session's identical warning (a
+    HELO name that will be distrusted, say) would otherwise repeat for every address."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._seen: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.WARNING:
+            return True
+        key = (record.name, record.getMessage())
+        with self._lock:
+            if key in self._seen:
+                return False
+            self._seen.add(key)
+        return True
+
+
+@contextlib.contextmanager
+def logging_to_stderr(*, verbose: int = 0, quiet: bool = False) -> Iterator[None]:
+    """Log to stderr while the block runs: warnings once each; errors only with `quiet`."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("mailprobe: %(levelname)s: %(message)s"))
+    handler.addFilter(OncePerRun())
+    root = logging.getLogger()
+    level_before = root.level
+    root.setLevel(logging.ERROR if quiet else logging.WARNING - 10 * min(verbose, 2))
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level_before)
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    """Entry point of the `mailprobe` command; returns the exit code.
+
+    `environ` (default os.environ) holds the MAILPROBE_* settings.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
-    level = logging.WARNING - 10 * min(args.verbose, 2)
-    logging.basicConfig(level=level, format="mailprobe: %(levelname)s: %(message)s")
+    env = os.environ if environ is None else environ
+    with logging_to_stderr(verbose=args.verbose, quiet=getattr(args, "quiet", False)):
+        return _dispatch(parser, args, env)
+
+
+def _dispatch(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, environ: Mapping[str, str]
+) -> int:
     try:
         if args.command == "doctor":
             return doctor.run(args)
         if args.command == "verify":
-            return int(_verify(args))
+            return int(_verify(args, environ))
+        if args.command == "config":
+            return int(_config_show(args, environ))
         parser.error(f"unknown command {args.command}")
     except UsageError as exc:
         print(f"mailprobe: error: {exc}", file=sys.stderr)

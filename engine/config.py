@@ -1,6 +1,7 @@
 """Config: every knob of the engine in one frozen value, with its documented default.
 
-The library reads no environment variables or files for configuration; cli.py builds a Config.
+The library reads no environment variables or files for configuration; the command line builds
+a Config from flags, MAILPROBE_* variables and a config file (engine/settings.py).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class Politeness:
     sessions_per_host: int = 2  # concurrent SMTP sessions to one MX host
     sessions_per_provider: int = 4  # concurrent sessions to one provider (google, microsoft...)
     sessions_total: int = 50  # concurrent SMTP sessions overall
-    connections_per_minute_per_host: int = 30  # new connections to one MX host per minute
+    connections_per_minute_per_host: int = 30  # new connections to one MX host a minute; 0: no cap
     rcpts_per_transaction: int = 50  # RCPT TO commands in one MAIL FROM transaction
     transactions_per_session: int = 10  # MAIL FROM transactions in one connection (RSET between)
     # Rejected RCPTs per session: groups are sized so the expected count stays within
@@ -57,7 +58,6 @@ class Politeness:
             "sessions_per_host",
             "sessions_per_provider",
             "sessions_total",
-            "connections_per_minute_per_host",
             "rcpts_per_transaction",
             "transactions_per_session",
             "errors_per_session",
@@ -65,6 +65,8 @@ class Politeness:
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"Politeness.{name} must be >= 1")
+        if self.connections_per_minute_per_host < 0:
+            raise ValueError("Politeness.connections_per_minute_per_host must be >= 0 (0: no cap)")
         if self.max_errors_per_session < self.errors_per_session:
             raise ValueError("Politeness.max_errors_per_session must be >= errors_per_session")
 

@@ -245,7 +245,8 @@ def _run(*argv: str | Path) -> int:
     """Run the CLI in this process, after showing the command (files relative to here)."""
     shown = [_relative(a) if isinstance(a, Path) else a for a in argv]
     print(f"$ {shlex.join(['mailprobe', *shown])}\n", flush=True)
-    code = cli_main([str(a) for a in argv])
+    # The demo shows the defaults and its own flags: no config file or MAILPROBE_* variable.
+    code = cli_main([str(a) for a in argv], environ={})
     sys.stdout.flush()
     return code
 
@@ -332,8 +333,8 @@ def main() -> int:
         try:
             world = stack.enter_context(local_world())
         except ImportError as exc:
-            print(f"\nThe local mail world needs the test extras ({exc}).", file=sys.stderr)
-            print("Install them with: pip install 'mailprobe[test]'", file=sys.stderr)
+            print(f"\nThe local mail world needs the demo extra ({exc}).", file=sys.stderr)
+            print("Install it with: pip install 'mailprobe[demo]'", file=sys.stderr)
             return 1
         except OSError as exc:
             print(f"\nThe local mail world could not start: {exc}", file=sys.stderr)

@@ -96,10 +96,11 @@ class Gates:
             while st.connects and now - st.connects[0] >= _WINDOW_S:
                 st.connects.popleft()
             wait = st.blocked_until - now
-            if len(st.connects) >= cap:
+            if cap and len(st.connects) >= cap:
                 wait = max(wait, st.connects[0] + _WINDOW_S - now)
             if wait <= 0:
-                st.connects.append(now)
+                if cap:  # 0: no cap on the rate, so no need to remember the connections
+                    st.connects.append(now)
                 return
             await self.clock.sleep(wait)
         raise RuntimeError("connection slot never came free")  # pragma: no cover

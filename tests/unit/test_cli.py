@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from engine.cli import ExitCode, main
+from engine.cli import ExitCode, OncePerRun, logging_to_stderr, main
 
 
 def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -146,3 +147,114 @@ def test_jsonl_rows_stay_one_line_whatever_line_breaks_the_input_holds(
     lines = out.splitlines()
     assert len(lines) == 3
     assert [json.loads(line)["input"] for line in lines] == inputs
+
+
+def test_config_show_prints_the_settings_as_a_file_with_their_sources(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = tmp_path / "m.toml"
+    file.write_text("[politeness]\nsessions_per_host = 1\n", encoding="utf-8")
+    env = {"MAILPROBE_CONFIG": str(file), "MAILPROBE_SMTP_PORT": "2525", "MAILPROBE_TIMEOUT": "9"}
+    code = main(["config", "show", "--timeout", "12", "--connections-per-minute", "0"], env)
+    out, err = capsys.readouterr()
+    assert code == ExitCode.OK
+    assert err == ""
+    lines = out.splitlines()
+    assert f"# config file: {file} ($MAILPROBE_CONFIG)" in lines
+    assert "# ignored: MAILPROBE_TIMEOUT is not a setting" in lines
+    assert "smtp_port = 2525  # env MAILPROBE_SMTP_PORT" in lines
+    assert "budget_s = 12.0  # flag --timeout" in lines
+    assert f"sessions_per_host = 1  # file {file}" in lines
+    assert "connections_per_minute_per_host = 0  # flag --connections-per-minute" in lines
+    assert "dns_attempts = 2  # default" in lines
+    # The output is a config file: read back, it gives the same settings.
+    saved = tmp_path / "saved.toml"
+    saved.write_text(out, encoding="utf-8")
+    assert main(["config", "show", "--config", str(saved)], {}) == ExitCode.OK
+    again = capsys.readouterr().out
+    strip = [line.split("  #")[0] for line in lines if not line.startswith("#")]
+    assert [
+        line.split("  #")[0] for line in again.splitlines() if not line.startswith("#")
+    ] == strip
+
+
+def test_config_show_with_a_bad_file_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = tmp_path / "m.toml"
+    file.write_text("[timeouts]\nbudget = 3\n", encoding="utf-8")
+    code = main(["config", "show", "--config", str(file)], {})
+    out, err = capsys.readouterr()
+    assert code == ExitCode.USAGE
+    assert out == ""
+    assert f"mailprobe: error: {file}: unknown key 'timeouts.budget'" in err
+
+
+def test_verify_reads_the_file_and_variables(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = tmp_path / "m.toml"
+    file.write_text("check_dns = false\ncheck_smtp = false\nclean = true\n", encoding="utf-8")
+    env = {"MAILPROBE_CONFIG": str(file), "MAILPROBE_SUGGEST_TYPOS": "false"}
+    code = main(["verify", "--format", "jsonl", "<bob@gmial.com>.", "jane@python.org"], env)
+    out, _ = capsys.readouterr()
+    assert code == ExitCode.OK
+    typo, plain = (json.loads(line) for line in out.splitlines())
+    assert typo["email"] == "bob@gmial.com"  # cleaned: clean = true in the file
+    assert typo["did_you_mean"] is None  # no typo suggestion: from the variable
+    assert plain["reason"] == "NotChecked"  # offline: from the file
+
+
+def test_verify_warns_once_about_an_unknown_variable_and_not_with_q(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    env = {"MAILPROBE_TIMEOUT": "3"}
+    assert main(["verify", "--offline", "a@gmail.com", "b@gmail.com"], env) == ExitCode.OK
+    err = capsys.readouterr().err
+    assert err.count("MAILPROBE_TIMEOUT is not a setting") == 1
+    assert main(["verify", "-q", "--offline", "a@gmail.com"], env) == ExitCode.OK
+    assert capsys.readouterr().err == ""
+
+
+def test_each_warning_shows_once_a_run_and_q_keeps_only_errors(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    other = logging.getLogger("engine.somewhere")
+    with logging_to_stderr():
+        for _ in range(3):
+            logging.getLogger("engine.smtp").warning("HELO name %r is odd", "localhost")
+        other.warning("HELO name %r is odd", "localhost")  # another logger: its own line
+        logging.getLogger("engine.smtp").warning("HELO name %r is odd", "other")
+        other.error("broken")
+        other.error("broken")
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [
+        "mailprobe: WARNING: HELO name 'localhost' is odd",
+        "mailprobe: WARNING: HELO name 'localhost' is odd",
+        "mailprobe: WARNING: HELO name 'other' is odd",
+        "mailprobe: ERROR: broken",
+        "mailprobe: ERROR: broken",
+    ]
+    with logging_to_stderr(quiet=True):
+        other.warning("hidden")
+        other.error("still shown")
+    assert capsys.readouterr().err == "mailprobe: ERROR: still shown\n"
+    # Outside a run nothing is left behind on the root logger.
+    assert not any(isinstance(h.filters[0] if h.filters else None, OncePerRun) for h in
+                   logging.getLogger().handlers)  # fmt: skip
+
+
+def test_the_demo_ignores_the_users_settings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine import demo
+
+    file = tmp_path / "m.toml"
+    file.write_text("clean = true\n", encoding="utf-8")
+    monkeypatch.setenv("MAILPROBE_CONFIG", str(file))
+    assert demo._run("verify", "--offline", "--format", "jsonl", "<a@example.com>") == 0
+    row = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert row["reason"] == "InvalidSyntax"  # not cleaned: the file was not read
+    # The same command outside the demo reads them.
+    assert main(["verify", "--offline", "--format", "jsonl", "<a@example.com>"]) == 0
+    assert json.loads(capsys.readouterr().out)["email"] == "a@example.com"

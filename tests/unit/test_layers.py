@@ -39,6 +39,8 @@ LAYERS: dict[str, float] = {
     "doctor": 5,
     "demo": 7,  # runs the CLI
     "streams": 5.5,  # the CLI's row streams
+    "settings": 5.7,  # the CLI's and the service's settings: file, variables, flags
+    "options": 5.8,  # a command-line flag per setting
     "cli": 6,
     "__init__": 6,
     "__main__": 7,  # runs the CLI
@@ -50,6 +52,8 @@ SEAMS: dict[str, set[str]] = {
     "aiosmtplib": {"smtp"},
     "sqlite3": {"cache"},
     "email_validator": {"syntax"},
+    "tomllib": {"settings"},
+    "tomli": {"settings"},
 }
 
 
@@ -118,3 +122,30 @@ def test_a_face_imports_no_other_face(path: Path) -> None:
     }
     for name in _imports(path):
         assert name not in others, f"face {path.stem} imports {name}"
+
+
+# Only the command line (and the HTTP service) read settings from the environment or a file;
+# cache's default_cache_path() reads XDG_CACHE_HOME for the command's default cache location.
+READS_ENVIRONMENT = {"cli", "settings", "options", "service", "cache"}
+
+
+def _reads_environment(path: Path) -> bool:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = {"environ", "getenv", "environb"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in names:
+            return True
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.module == "os"
+            and {a.name for a in node.names} & names
+        ):
+            return True
+    return False
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ENGINE)))
+def test_the_library_reads_no_environment(path: Path) -> None:
+    me = _module_key(path)
+    if me not in READS_ENVIRONMENT:
+        assert not _reads_environment(path), f"{me} reads the environment; only the CLI may"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from engine.clock import FakeClock
 from engine.config import Politeness
 from engine.politeness import Gates
@@ -74,3 +76,30 @@ async def test_back_off_doubles_and_delays_the_next_session() -> None:
     assert clock.monotonic() >= 12
     gates.recovered("mx")
     assert gates.back_off("mx") == 5
+
+
+async def test_zero_connections_per_minute_means_no_cap_on_the_rate() -> None:
+    clock = FakeClock()
+    gates = Gates(Politeness(connections_per_minute_per_host=0), clock)
+    for _ in range(200):
+        async with gates.session("mx.example.com"):
+            pass
+    assert clock.monotonic() == 0.0
+    assert clock.sleeps == []
+    assert gates.opened_per_host() == {"mx.example.com": 200}
+
+
+async def test_zero_connections_per_minute_still_honours_the_back_off() -> None:
+    clock = FakeClock()
+    gates = Gates(Politeness(connections_per_minute_per_host=0, backoff_base_s=5), clock)
+    gates.back_off("mx")
+    async with gates.session("mx"):
+        pass
+    assert clock.monotonic() >= 5
+
+
+def test_negative_connections_per_minute_is_refused() -> None:
+    with pytest.raises(ValueError, match="connections_per_minute_per_host"):
+        Politeness(connections_per_minute_per_host=-1)
+    with pytest.raises(ValueError, match="sessions_per_host"):
+        Politeness(sessions_per_host=0)
