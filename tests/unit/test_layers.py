@@ -12,6 +12,7 @@ ENGINE = Path(__file__).resolve().parents[2] / "engine"
 
 LAYERS: dict[str, float] = {
     "model": 0,
+    "routing": 0.5,  # egress values and the routing table
     "addresses": 1,
     "errors": 1,
     "config": 1,
