@@ -49,14 +49,22 @@ class ServerStats:
     peak: int = 0
     commands: list[str] = field(default_factory=list)  # each line received, CRLF removed
     errors: list[str] = field(default_factory=list)  # sessions that ended in an exception
+    peers: list[str] = field(default_factory=list)  # the client address of each connection
+    active_by_peer: dict[str, int] = field(default_factory=dict)
+    peak_by_peer: dict[str, int] = field(default_factory=dict)  # concurrent sessions per client
 
-    def opened(self) -> None:
+    def opened(self, peer: str = "") -> None:
         self.connections += 1
         self.active += 1
         self.peak = max(self.peak, self.active)
+        self.peers.append(peer)
+        now = self.active_by_peer.get(peer, 0) + 1
+        self.active_by_peer[peer] = now
+        self.peak_by_peer[peer] = max(self.peak_by_peer.get(peer, 0), now)
 
-    def closed(self) -> None:
+    def closed(self, peer: str = "") -> None:
         self.active -= 1
+        self.active_by_peer[peer] = self.active_by_peer.get(peer, 1) - 1
 
     def verbs(self) -> list[str]:
         """The command words received, upper-case, in order ("EHLO", "MAIL", "RCPT", ...)."""
@@ -134,12 +142,18 @@ class LoopbackServer:
 
     def _track(self, transport: asyncio.BaseTransport) -> None:
         self._transports.add(transport)
-        self.stats.opened()
+        self.stats.opened(_peer(transport))
 
     def _untrack(self, transport: asyncio.BaseTransport | None) -> None:
         if transport is not None and transport in self._transports:
             self._transports.discard(transport)
-            self.stats.closed()
+            self.stats.closed(_peer(transport))
+
+
+def _peer(transport: asyncio.BaseTransport) -> str:
+    """The client's IP address ("" when the transport does not say)."""
+    peer = transport.get_extra_info("peername")
+    return str(peer[0]) if isinstance(peer, tuple) and peer else ""
 
 
 # A well-behaved mail server, on aiosmtpd ------------------------------------------------------

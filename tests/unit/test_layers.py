@@ -28,6 +28,7 @@ LAYERS: dict[str, float] = {
     "providers": 2,
     "mx": 3,
     "smtp": 3,
+    "egress": 3.2,  # proxied and source-bound connections; a transport per egress
     "probe": 3.5,  # asks through the transport
     "cache": 3,
     "politeness": 3,
@@ -48,6 +49,7 @@ LAYERS: dict[str, float] = {
 SEAMS: dict[str, set[str]] = {
     "dns": {"mx", "localworld", "doctor"},
     "aiosmtplib": {"smtp"},
+    "python_socks": {"egress"},
     "sqlite3": {"cache"},
     "email_validator": {"syntax"},
 }
