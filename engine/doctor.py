@@ -11,10 +11,11 @@ import argparse
 import asyncio
 import ipaddress
 import logging
+import os
 import re
 import socket
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -32,6 +33,8 @@ from engine.errors import (
 )
 from engine.model import MxHost, Stage
 from engine.mx import DnsPythonResolver, MxLookup, Resolver
+from engine.routing import Egress, parse_egress, parse_proxy_url, parse_route
+from engine.selftest import self_test
 from engine.smtp import (
     AioSmtpTransport,
     SmtpTransport,
@@ -42,8 +45,10 @@ from engine.smtp import (
 
 __all__ = [
     "Check",
+    "add_egress_options",
     "add_parser",
     "config_from_args",
+    "egress_changes",
     "exit_code",
     "format_checks",
     "run",
@@ -125,8 +130,18 @@ async def run_checks(
     first, answered = await _guarded("resolver", _check_resolver(config, resolver, probe_domain))
     lookup = MxLookup(config, resolver)
     if answered:
+        # With egresses, port 25 is reached through each of them: the self-test replaces the
+        # direct port check (a machine behind proxies may well have port 25 closed itself).
+        reach = (
+            [
+                _guarded(f"egress {e.name}", _check_egress(config, lookup, e, probe_domain))
+                for e in config.egresses
+            ]
+            if config.egresses
+            else [_guarded(port_name, _check_port(config, lookup, transport, probe_domain))]
+        )
         rest = (
-            _guarded(port_name, _check_port(config, lookup, transport, probe_domain)),
+            *reach,
             _guarded("HELO name", _check_helo(config, resolver, helo)),
             _guarded("MAIL FROM domain", _check_mail_from(config, lookup, helo)),
         )
@@ -261,6 +276,22 @@ async def _check_port(
         message = f"port {port} reachable, but {details}"
         return Check(name=name, status="warn", message=message, fix=head.fix), True
     return Check(name=name, status="fail", message=details, fix=head.fix), True
+
+
+async def _check_egress(
+    config: Config, lookup: MxLookup, egress: Egress, domain: str
+) -> tuple[Check, bool]:
+    """The self-test ladder through one egress (engine.selftest), as a Check."""
+    name = f"egress {egress.name}"
+    try:
+        hosts = await lookup.lookup(domain)
+    except (DnsError, ValueError) as exc:
+        message = f"not checked: no usable mail host for {domain} ({exc})"
+        fix = "choose another --probe-domain (or --allow-private for an intranet)"
+        return Check(name=name, status="warn", message=message, fix=fix), True
+    found = await self_test(config, egress, hosts)
+    status: Status = "ok" if found.ok else "fail"
+    return Check(name=name, status=status, message=found.message(), fix=found.fix), True
 
 
 def _targets(hosts: Sequence[MxHost]) -> list[MxHost]:
@@ -493,7 +524,9 @@ def _port(text: str) -> int:
 DOCTOR_EPILOG = """\
 checks: the resolver answers an MX query; outbound port 25 reaches the probe domain's mail hosts
 (one connection to each of at most two, greeting and QUIT only); the HELO name is a public name
-that resolves; the MAIL FROM domain has MX or A records.
+that resolves; the MAIL FROM domain has MX or A records. With egresses (--proxy, --egress),
+port 25 is checked through each of them instead: reach the proxy, authenticate, reach a mail
+host's port 25, read its banner; a failure names the step and what to fix.
 
 exit codes:
   0    every check is OK
@@ -535,6 +568,59 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="seconds for each step: DNS query, TCP connect, greeting "
         f"(default {DEFAULT_TIMEOUT_S:g})",
     )
+    add_egress_options(d)
+
+
+EGRESS_ENV = ("MAILPROBE_PROXY", "MAILPROBE_EGRESSES", "MAILPROBE_ROUTES")
+
+
+def add_egress_options(parser: argparse.ArgumentParser) -> None:
+    """--proxy, --egress and --route (shared by `verify` and `doctor`)."""
+    parser.add_argument(
+        "--proxy",
+        metavar="URL",
+        help="send every session through this SOCKS proxy: socks5://[user:pass@]host:port "
+        "(or socks4://); env MAILPROBE_PROXY keeps the password out of the process list",
+    )
+    parser.add_argument(
+        "--egress",
+        action="append",
+        metavar="SPEC",
+        help="an egress identity, NAME[,proxy=URL][,source=IP][,helo=NAME][,mail_from=ADDR] "
+        "(repeatable; env MAILPROBE_EGRESSES, one per line)",
+    )
+    parser.add_argument(
+        "--route",
+        action="append",
+        metavar="PATTERN=NAMES",
+        help="send a provider or MX host pattern to egresses: google=a, "
+        "'*.protection.outlook.com=b'; hosts no route matches take every egress in turn "
+        "(repeatable; env MAILPROBE_ROUTES, one per line)",
+    )
+
+
+def egress_changes(args: argparse.Namespace, environ: Mapping[str, str]) -> dict[str, object]:
+    """Config changes for --proxy / --egress / --route, else their environment variables.
+
+    Raises ValueError (never showing a password) for a bad URL, spec or route.
+    """
+    proxy = args.proxy or environ.get("MAILPROBE_PROXY") or None
+    specs = args.egress or environ.get("MAILPROBE_EGRESSES", "").splitlines()
+    routes = args.route or environ.get("MAILPROBE_ROUTES", "").splitlines()
+    egresses = [parse_egress(spec) for spec in specs if spec.strip()]
+    if proxy:
+        if egresses:
+            raise ValueError("give --proxy alone, or name it in an --egress NAME,proxy=URL")
+        egresses = [Egress(name="proxy", proxy=parse_proxy_url(proxy))]
+    changes: dict[str, object] = {}
+    if egresses:
+        changes["egresses"] = tuple(egresses)
+    parsed = tuple(parse_route(r) for r in routes if r.strip())
+    if parsed:
+        if not egresses:
+            raise ValueError("--route needs egresses (--egress or --proxy)")
+        changes["routes"] = parsed
+    return changes
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
@@ -556,6 +642,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         changes["dns_port"] = args.dns_port
     if args.smtp_port:
         changes["smtp_port"] = args.smtp_port
+    changes.update(egress_changes(args, os.environ))
     return replace(Config(), **changes)  # type: ignore[arg-type]
 
 
