@@ -247,7 +247,7 @@ class _MailboxHandler:
             return BLOCKED_REPLY.format(peer=peer)
         if s.rcpt_per_transaction is not None and seen >= s.rcpt_per_transaction:
             return TOO_MANY_REPLY
-        triplet = (str(envelope.mail_from).casefold(), key)
+        triplet = (peer, str(envelope.mail_from).casefold(), key)
         if s.greylist and triplet not in s.greylist_passed:
             s.greylist_passed.add(triplet)  # postgrey lets the same triplet in on its retry
             return GREYLIST_REPLY.format(rcpt=address)
@@ -288,7 +288,8 @@ class MailboxServer(LoopbackServer):
         users: addresses that exist ("alice@example.test"); their domains are this server's.
         catch_all: accept any local part at this server's domains (250 for everything).
         full / disabled: addresses answered 552 5.2.2 / 550 5.2.1.
-        greylist: answer 450 4.2.0 to each (sender, recipient) the first time, as postgrey does.
+        greylist: answer 450 4.2.0 to each (client IP, sender, recipient) the first time, as
+            greylisters do (postgrey by default keys on the client's /24).
         smtputf8: advertise SMTPUTF8 (RFC 6531); without it MAIL ... SMTPUTF8 is refused.
         tls: a server-side context: advertise STARTTLS and use it.
         blocked: refuse every RCPT with a Spamhaus-style 550 5.7.1 (our IP is "listed").
@@ -332,7 +333,7 @@ class MailboxServer(LoopbackServer):
         }
         self.catch_all = catch_all
         self.greylist = greylist
-        self.greylist_passed: set[tuple[str, str]] = set()
+        self.greylist_passed: set[tuple[str, str, str]] = set()
         self.smtputf8 = smtputf8
         self.tls = tls
         self.blocked = blocked
