@@ -106,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     v.add_argument("--greylist-delay", type=float, help="seconds before a greylisting retry")
     v.add_argument("--sessions-per-host", type=int, help="concurrent SMTP sessions per MX host")
+    doctor.add_egress_options(v)
     v.add_argument("--window", type=int, default=2000, help="addresses in flight (default 2000)")
     v.add_argument("--cache", help="result cache file (default: ~/.cache/mailprobe/...)")
     v.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
@@ -144,6 +145,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
 
         changes["cache_path"] = Path(args.cache) if args.cache else default_cache_path()
     try:
+        changes.update(doctor.egress_changes(args, os.environ))
         if args.sessions_per_host is not None:
             changes["politeness"] = replace(
                 config.politeness, sessions_per_host=args.sessions_per_host
