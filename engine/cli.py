@@ -146,6 +146,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         changes["cache_path"] = Path(args.cache) if args.cache else default_cache_path()
     try:
         changes.update(doctor.egress_changes(args, os.environ))
+        _check_socks(changes)
         if args.sessions_per_host is not None:
             changes["politeness"] = replace(
                 config.politeness, sessions_per_host=args.sessions_per_host
@@ -153,6 +154,16 @@ def config_from_args(args: argparse.Namespace) -> Config:
         return replace(config, **changes)  # type: ignore[arg-type]
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
+
+
+def _check_socks(changes: dict[str, object]) -> None:
+    """A proxy without python-socks would make every result unknown: say so up front."""
+    from engine.egress import SOCKS_EXTRA_HINT, socks_available
+
+    egresses = changes.get("egresses", ())
+    needs = isinstance(egresses, tuple) and any(getattr(e, "proxy", None) for e in egresses)
+    if needs and not socks_available():
+        raise UsageError(f"a proxy is configured but {SOCKS_EXTRA_HINT}")
 
 
 def _open_input(

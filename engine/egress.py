@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import importlib.util
 import ipaddress
 import socket
 from collections.abc import Callable, Mapping
@@ -29,6 +30,7 @@ __all__ = [
     "SocksConnector",
     "connector_for",
     "egress_config",
+    "socks_available",
 ]
 
 SOCKS_EXTRA_HINT = "python-socks is not installed: pip install 'mailprobe[socks]'"
@@ -60,6 +62,11 @@ _SOCKS4_REPLIES = {
     0x5C: "rejected: the proxy could not reach identd on this machine",
     0x5D: "rejected: identd reports another user id",
 }
+
+
+def socks_available() -> bool:
+    """Whether the SOCKS client (python-socks, the `socks` extra) can be imported."""
+    return importlib.util.find_spec("python_socks") is not None
 
 
 def _family_of(ip: str) -> int:

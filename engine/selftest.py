@@ -73,10 +73,11 @@ class SelfTest:
     fix: str | None = None
 
     def message(self) -> str:
-        done = ", ".join(self.steps) or "nothing"
+        done = ", ".join(self.steps)
         if self.ok:
             return f"{self.egress.describe()}: {done}"
-        return f"{self.egress.describe()}: could not {self.failed} ({done} passed): {self.detail}"
+        then = f"{done}; then " if done else ""
+        return f"{self.egress.describe()}: {then}could not {self.failed}: {self.detail}"
 
 
 async def self_test(
@@ -118,9 +119,11 @@ async def self_test(
         await asyncio.wait_for(_greet(transport, host, ip, port), bound_s)
     except ProxyFault as exc:
         step = ProxyStep(exc.step)
-        if step is ProxyStep.CONNECT and egress.proxy is not None:
-            steps.append("authenticated")
-        return _failed(egress, steps, step, str(exc))
+        if step is ProxyStep.CONNECT:
+            steps.append(_authenticated(egress))
+        # The step is said once: keep what the fault adds after "could not <step>: ".
+        detail = str(exc).split(f"could not {exc.step}: ", 1)[-1]
+        return _failed(egress, steps, step, detail)
     except SmtpError as exc:
         if exc.stage is Stage.CONNECT:
             return SelfTest(
@@ -131,8 +134,9 @@ async def self_test(
                 detail=str(exc),
                 fix=DIRECT_FIX,
             )
-        through = "authenticated, " if egress.proxy is not None else ""
-        steps.append(f"{through}connected to {host} [{ip}]:{port}")
+        if egress.proxy is not None:
+            steps.append(_authenticated(egress))
+        steps.append(f"connected to {host} [{ip}]:{port}")
         failed = "read the banner" if exc.stage is Stage.GREETING else "say EHLO"
         fix = BANNER_FIX if exc.stage is Stage.GREETING else HELO_FIX
         return SelfTest(
@@ -148,7 +152,7 @@ async def self_test(
             fix=BANNER_FIX,
         )
     if egress.proxy is not None:
-        steps.append("authenticated")
+        steps.append(_authenticated(egress))
     steps.append(f"{host} [{ip}]:{port} greeted and took EHLO")
     return SelfTest(egress=egress, ok=True, steps=tuple(steps))
 
@@ -175,6 +179,11 @@ async def _reach_proxy(egress: Egress, timeout_s: float) -> str | None:
     with contextlib.suppress(OSError):
         await writer.wait_closed()
     return None
+
+
+def _authenticated(egress: Egress) -> str:
+    user = egress.proxy.username if egress.proxy is not None else None
+    return f"authenticated as {user}" if user else "SOCKS handshake done (no authentication)"
 
 
 def _failed(egress: Egress, steps: list[str], step: ProxyStep, detail: str) -> SelfTest:
