@@ -20,6 +20,7 @@ from engine.egress import EgressPool
 from engine.errors import (
     NoMailServer,
     NoPublicMxAddress,
+    ProxyFault,
     SmtpError,
     SmtpProtocolError,
     SmtpTransient,
@@ -158,6 +159,10 @@ class SmtpProber:
             except SmtpError as exc:
                 job.notes.append(f"{target[0]} [{target[1]}]: {exc}")
                 last = (_Answer(target[0], exc.reason, exc.reply), target)
+                if isinstance(exc, ProxyFault):
+                    # The proxy failed before the host said a word: a retry may take another
+                    # egress (nothing ties this address to the one that failed).
+                    job.egress_by_host.pop(target[0], None)
                 if exc.reply is not None and classify(exc.reply).reason is Reason.SENDER_BLOCKED:
                     last[0].reason = Reason.SENDER_BLOCKED  # about us: other hosts say the same
                     return last

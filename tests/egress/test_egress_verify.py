@@ -246,3 +246,16 @@ async def test_the_simple_proxy_egress_from_a_spec(
         result = await verifier.averify("user1@example.test")
     assert result.reason is Reason.SUCCESS
     assert servers["plain"].stats.peers == [DANTE_HOST]
+
+
+async def test_after_a_proxy_fault_the_retry_may_take_another_egress(
+    servers: dict[str, MailboxServer],
+) -> None:
+    down_port = free_port(["127.0.0.36"])
+    down = Egress(name="down", proxy=parse_proxy_url(f"socks5://127.0.0.36:{down_port}"))
+    async with _verifier(_config(down, _direct(), transient_retries=1)) as verifier:
+        result = await verifier.averify("user1@example.test")
+    assert result.reason is Reason.SUCCESS
+    assert servers["plain"].stats.peers == [SOURCE_IP]
+    notes = " ".join(result.detail.notes if result.detail else ())
+    assert "egress down" in notes and "reach the proxy" in notes and "egress s" in notes
