@@ -25,6 +25,7 @@ from typing import BinaryIO, TextIO
 
 from engine import doctor
 from engine.config import Config, TlsPolicy
+from engine.egressopts import add_egress_options, egress_changes
 from engine.model import Result, State
 from engine.ordered import check_many
 from engine.streams import InputError, Journal, Row, Writer, read_csv, read_lines
@@ -106,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     v.add_argument("--greylist-delay", type=float, help="seconds before a greylisting retry")
     v.add_argument("--sessions-per-host", type=int, help="concurrent SMTP sessions per MX host")
-    doctor.add_egress_options(v)
+    add_egress_options(v)
     v.add_argument("--window", type=int, default=2000, help="addresses in flight (default 2000)")
     v.add_argument("--cache", help="result cache file (default: ~/.cache/mailprobe/...)")
     v.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
@@ -145,7 +146,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
 
         changes["cache_path"] = Path(args.cache) if args.cache else default_cache_path()
     try:
-        changes.update(doctor.egress_changes(args, os.environ))
+        changes.update(egress_changes(args, os.environ))
         _check_socks(changes)
         if args.sessions_per_host is not None:
             changes["politeness"] = replace(

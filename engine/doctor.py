@@ -15,13 +15,14 @@ import os
 import re
 import socket
 import sys
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
 from engine.addresses import is_public_ip
 from engine.clock import SystemClock
 from engine.config import Config, Timeouts, TlsPolicy
+from engine.egressopts import add_egress_options, egress_changes
 from engine.errors import (
     DnsError,
     NoMailServer,
@@ -33,7 +34,7 @@ from engine.errors import (
 )
 from engine.model import MxHost, Stage
 from engine.mx import DnsPythonResolver, MxLookup, Resolver
-from engine.routing import Egress, parse_egress, parse_proxy_url, parse_route
+from engine.routing import Egress
 from engine.selftest import self_test
 from engine.smtp import (
     AioSmtpTransport,
@@ -45,10 +46,8 @@ from engine.smtp import (
 
 __all__ = [
     "Check",
-    "add_egress_options",
     "add_parser",
     "config_from_args",
-    "egress_changes",
     "exit_code",
     "format_checks",
     "run",
@@ -569,58 +568,6 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         f"(default {DEFAULT_TIMEOUT_S:g})",
     )
     add_egress_options(d)
-
-
-EGRESS_ENV = ("MAILPROBE_PROXY", "MAILPROBE_EGRESSES", "MAILPROBE_ROUTES")
-
-
-def add_egress_options(parser: argparse.ArgumentParser) -> None:
-    """--proxy, --egress and --route (shared by `verify` and `doctor`)."""
-    parser.add_argument(
-        "--proxy",
-        metavar="URL",
-        help="send every session through this SOCKS proxy: socks5://[user:pass@]host:port "
-        "(or socks4://); env MAILPROBE_PROXY keeps the password out of the process list",
-    )
-    parser.add_argument(
-        "--egress",
-        action="append",
-        metavar="SPEC",
-        help="an egress identity, NAME[,proxy=URL][,source=IP][,helo=NAME][,mail_from=ADDR] "
-        "(repeatable; env MAILPROBE_EGRESSES, one per line)",
-    )
-    parser.add_argument(
-        "--route",
-        action="append",
-        metavar="PATTERN=NAMES",
-        help="send a provider or MX host pattern to egresses: google=a, "
-        "'*.protection.outlook.com=b'; hosts no route matches take every egress in turn "
-        "(repeatable; env MAILPROBE_ROUTES, one per line)",
-    )
-
-
-def egress_changes(args: argparse.Namespace, environ: Mapping[str, str]) -> dict[str, object]:
-    """Config changes for --proxy / --egress / --route, else their environment variables.
-
-    Raises ValueError (never showing a password) for a bad URL, spec or route.
-    """
-    proxy = args.proxy or environ.get("MAILPROBE_PROXY") or None
-    specs = args.egress or environ.get("MAILPROBE_EGRESSES", "").splitlines()
-    routes = args.route or environ.get("MAILPROBE_ROUTES", "").splitlines()
-    egresses = [parse_egress(spec) for spec in specs if spec.strip()]
-    if proxy:
-        if egresses:
-            raise ValueError("give --proxy alone, or name it in an --egress NAME,proxy=URL")
-        egresses = [Egress(name="proxy", proxy=parse_proxy_url(proxy))]
-    changes: dict[str, object] = {}
-    if egresses:
-        changes["egresses"] = tuple(egresses)
-    parsed = tuple(parse_route(r) for r in routes if r.strip())
-    if parsed:
-        if not egresses:
-            raise ValueError("--route needs egresses (--egress or --proxy)")
-        changes["routes"] = parsed
-    return changes
 
 
 def config_from_args(args: argparse.Namespace) -> Config:

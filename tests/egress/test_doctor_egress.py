@@ -10,8 +10,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from engine.config import Config, Timeouts
-from engine.doctor import Check, add_parser, egress_changes, exit_code, format_checks, run_checks
+from engine.doctor import Check, add_parser, exit_code, format_checks, run_checks
 from engine.egress import ProxyStep
+from engine.egressopts import egress_changes
 from engine.localworld.smtp import GreetingRefusedServer, MailboxServer
 from engine.routing import Egress, parse_egress, parse_proxy_url
 from engine.selftest import FIXES

@@ -38,6 +38,7 @@ LAYERS: dict[str, float] = {
     "verifier": 5,
     "testing": 5,
     "localworld": 5,
+    "egressopts": 5,  # --proxy / --egress / --route
     "selftest": 5,  # the egress self-test the doctor runs
     "doctor": 5.2,
     "demo": 7,  # runs the CLI
