@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from engine.addresses import is_public_ip
 from engine.cache import ResultCache
 from engine.clock import Clock, SystemClock
+from engine.egress import EgressPool
 from engine.errors import (
     EngineError,
     NoMailServer,
@@ -74,6 +75,7 @@ class BulkChecker:
         cache: ResultCache | None = None,
         gates: Gates | None = None,
         refresh: bool = False,
+        egresses: EgressPool | None = None,
     ) -> None:
         self.deps = deps
         self.refresh = refresh  # do not read cached results (still store new ones)
@@ -84,7 +86,10 @@ class BulkChecker:
         self.gates = gates or Gates(self.config.politeness, self.clock)
         self.stats = BulkStats()
         self._sender = sender
-        self._queues: dict[tuple[tuple[str, str], ...], HostQueue] = {}
+        # With egresses, each address is given one when it is queued (routes, else in turn)
+        # and its queue keeps it: the greylisting retry leaves by the same client IP.
+        self._egresses = egresses
+        self._queues: dict[tuple[str, tuple[tuple[str, str], ...]], HostQueue] = {}
         self._catch_all: dict[str, _CatchAll] = {}
         self._catch_all_pending: set[str] = set()
         # Accepted addresses of a domain whose catch-all probe is still out in another session.
@@ -130,11 +135,15 @@ class BulkChecker:
                 raise NoPublicMxAddress(f"no public mail host address for {f.address.ascii_domain}")
         if not targets:
             raise NoMailServer(f"no mail host address for {f.address.ascii_domain}")
-        key = tuple(targets)
+        egress = self._egresses.pick(targets[0][0]) if self._egresses is not None else ""
+        key = (egress, tuple(targets))
         queue = self._queues.get(key)
         if queue is None:
             queue = HostQueue(
-                targets, f.provider, batch=self.config.politeness.rcpts_per_transaction
+                targets,
+                f.provider,
+                batch=self.config.politeness.rcpts_per_transaction,
+                egress=egress,
             )
             self._queues[key] = queue
         loop = asyncio.get_running_loop()
@@ -144,6 +153,8 @@ class BulkChecker:
             deadline=self.clock.monotonic() + self.config.timeouts.budget_s,
             future=loop.create_future(),
         )
+        if egress:
+            job.notes.append(f"egress {egress}")
         await self._load_catch_all(job.domain)
         queue.jobs.append(job)
         queue.wake.set()
@@ -179,7 +190,7 @@ class BulkChecker:
                 if not await self._wait_for_work(queue):
                     return
                 host, ip = queue.targets[queue.target_index % len(queue.targets)]
-                async with self.gates.session(host, queue.provider):
+                async with self.gates.session(host, queue.provider, queue.egress):
                     await self._one_session(queue, host, ip)
         except asyncio.CancelledError:
             raise
@@ -213,15 +224,18 @@ class BulkChecker:
     async def _one_session(self, queue: HostQueue, host: str, ip: str) -> None:
         taken: list[Job] = []
         try:
-            async with self.transport.open(host, ip, self.config.smtp_port) as session:
+            transport = self.transport
+            if self._egresses is not None:
+                transport = self._egresses.transport(queue.egress)
+            async with transport.open(host, ip, self.config.smtp_port) as session:
                 self.stats.sessions += 1
                 await self._transactions(queue, session, taken)
-            self.gates.recovered(host)
+            self.gates.recovered(host, queue.egress)
         except SmtpError as exc:
             # Could not talk (refused, timeout, 421, TLS): nothing learned about the addresses.
             queue.target_index += 1
             if (exc.reply is not None and exc.reply.code == 421) or exc.stage is Stage.GREETING:
-                self.gates.back_off(host)
+                self.gates.back_off(host, queue.egress)
             if not taken:  # the session never started: the next jobs in line pay for it
                 taken = queue.take(self.clock.monotonic(), queue.batch)
             for job in taken:
@@ -305,7 +319,10 @@ class BulkChecker:
         if not batch:
             return 0
         self.stats.transactions += 1
-        sender = guard_argument(await self._sender())
+        if self._egresses is not None:
+            sender = guard_argument(await self._egresses.sender(queue.egress))
+        else:
+            sender = guard_argument(await self._sender())
         probes = self._catch_all_probes(batch)
         recipients = [p[1] for p in probes] + [j.recipient for j in batch]
         try:
@@ -343,7 +360,7 @@ class BulkChecker:
             self._requeue(queue, job, front=True)  # never asked (the server closed)
         if any(r.code == 421 for r in replies):
             # RFC 5321 §3.8: the server is closing the session; come back later.
-            self.gates.back_off(session.host)
+            self.gates.back_off(session.host, queue.egress)
             return -1
         return errors
 
@@ -351,7 +368,7 @@ class BulkChecker:
         self, queue: HostQueue, session: SmtpSession, batch: list[Job], reply: Reply
     ) -> int:
         if reply.code // 100 == 4:
-            self.gates.back_off(session.host)
+            self.gates.back_off(session.host, queue.egress)
             for job in batch:
                 self._transient(queue, job, reply, f"MAIL FROM: {reply}")
             return -1

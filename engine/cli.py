@@ -26,8 +26,10 @@ from typing import BinaryIO, TextIO
 
 from engine import doctor, options, settings
 from engine.config import Config
+from engine.egressopts import EGRESS_ENV, add_egress_options, egress_changes
 from engine.model import Result, State
 from engine.ordered import check_many
+from engine.routing import Egress
 from engine.streams import InputError, Journal, Row, Writer, read_csv, read_lines
 from engine.verifier import Verifier
 
@@ -132,6 +134,7 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
     so any command that runs the engine (the HTTP service too) offers the same settings.
     """
     options.add_options(parser)
+    add_egress_options(parser)
 
 
 def config_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Config:
@@ -154,14 +157,42 @@ def settings_from_args(
     # The command keeps a result cache by default; the library's Config has none.
     defaults = replace(Config(), cache_path=default_cache_path())
     try:
-        return settings.resolve(
+        resolved = settings.resolve(
             defaults,
             file=Path(file).expanduser() if file else None,
             environ=env,
             flags=options.flag_values(args),
         )
+        # Egresses and routes: --proxy/--egress/--route, else their variables, else the file's
+        # [egresses.NAME] and [routes] sections (already in `resolved`).
+        changes = egress_changes(args, env)
+        if "egresses" in changes:
+            # Routes name egresses: new egresses from a stronger source drop the weaker routes.
+            changes.setdefault("routes", ())
+        config = replace(resolved.config, **changes) if changes else resolved.config  # type: ignore[arg-type]
+        _check_socks(config.egresses)
+        sources = {**resolved.sources, **{k: _egress_source(args, env, k) for k in changes}}
+        return settings.Settings(config, sources)
     except settings.SettingsError as exc:
         raise UsageError(str(exc)) from exc
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _egress_source(args: argparse.Namespace, env: Mapping[str, str], key: str) -> settings.Source:
+    flags = ("route",) if key == "routes" else ("egress", "proxy")
+    given = [f"--{name}" for name in flags if getattr(args, name, None)]
+    if given:
+        return settings.Source("flag", ", ".join(given))
+    return settings.Source("env", ", ".join(n for n in EGRESS_ENV if env.get(n)))
+
+
+def _check_socks(egresses: Sequence[Egress]) -> None:
+    """A proxy without python-socks would make every result unknown: say so up front."""
+    from engine.egress import SOCKS_EXTRA_HINT, socks_available
+
+    if any(e.proxy is not None for e in egresses) and not socks_available():
+        raise UsageError(f"a proxy is configured but {SOCKS_EXTRA_HINT}")
 
 
 def _open_input(

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
+from engine.routing import Egress, Route, check_routing
+
 
 class TlsPolicy(str, Enum):
     """What to do when a server offers (or does not offer) STARTTLS."""
@@ -106,6 +108,12 @@ class Config:
     transient_retries: int = 2  # retries on the next MX after a transient failure
     retry_backoff_s: float = 1.0  # first back-off between those retries; doubles
 
+    # Egress: how sessions leave this machine (engine.routing). No egresses: directly, with
+    # helo_name and mail_from. Routes send providers or MX patterns to egresses; a host no
+    # route matches goes to every egress in turn. Politeness limits hold per egress.
+    egresses: tuple[Egress, ...] = ()
+    routes: tuple[Route, ...] = ()
+
     # Safety
     allow_private_addresses: bool = False  # SSRF guard; tests and intranets opt in
 
@@ -134,6 +142,7 @@ class Config:
         for text in (self.helo_name, self.mail_from):
             if text is not None and any(c in text for c in "\r\n\0 "):
                 raise ValueError("helo_name and mail_from must not contain spaces, CR, LF or NUL")
+        check_routing(self.egresses, self.routes)
 
 
 OFFLINE = Config(check_dns=False, check_smtp=False)

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import ipaddress
 import logging
+import os
 import re
 import socket
 import sys
@@ -21,6 +22,7 @@ from typing import Literal
 from engine.addresses import is_public_ip
 from engine.clock import SystemClock
 from engine.config import Config, Timeouts, TlsPolicy
+from engine.egressopts import add_egress_options, egress_changes
 from engine.errors import (
     DnsError,
     NoMailServer,
@@ -32,6 +34,8 @@ from engine.errors import (
 )
 from engine.model import MxHost, Stage
 from engine.mx import DnsPythonResolver, MxLookup, Resolver
+from engine.routing import Egress
+from engine.selftest import self_test
 from engine.smtp import (
     AioSmtpTransport,
     SmtpTransport,
@@ -125,8 +129,18 @@ async def run_checks(
     first, answered = await _guarded("resolver", _check_resolver(config, resolver, probe_domain))
     lookup = MxLookup(config, resolver)
     if answered:
+        # With egresses, port 25 is reached through each of them: the self-test replaces the
+        # direct port check (a machine behind proxies may well have port 25 closed itself).
+        reach = (
+            [
+                _guarded(f"egress {e.name}", _check_egress(config, lookup, e, probe_domain))
+                for e in config.egresses
+            ]
+            if config.egresses
+            else [_guarded(port_name, _check_port(config, lookup, transport, probe_domain))]
+        )
         rest = (
-            _guarded(port_name, _check_port(config, lookup, transport, probe_domain)),
+            *reach,
             _guarded("HELO name", _check_helo(config, resolver, helo)),
             _guarded("MAIL FROM domain", _check_mail_from(config, lookup, helo)),
         )
@@ -261,6 +275,22 @@ async def _check_port(
         message = f"port {port} reachable, but {details}"
         return Check(name=name, status="warn", message=message, fix=head.fix), True
     return Check(name=name, status="fail", message=details, fix=head.fix), True
+
+
+async def _check_egress(
+    config: Config, lookup: MxLookup, egress: Egress, domain: str
+) -> tuple[Check, bool]:
+    """The self-test ladder through one egress (engine.selftest), as a Check."""
+    name = f"egress {egress.name}"
+    try:
+        hosts = await lookup.lookup(domain)
+    except (DnsError, ValueError) as exc:
+        message = f"not checked: no usable mail host for {domain} ({exc})"
+        fix = "choose another --probe-domain (or --allow-private for an intranet)"
+        return Check(name=name, status="warn", message=message, fix=fix), True
+    found = await self_test(config, egress, hosts)
+    status: Status = "ok" if found.ok else "fail"
+    return Check(name=name, status=status, message=found.message(), fix=found.fix), True
 
 
 def _targets(hosts: Sequence[MxHost]) -> list[MxHost]:
@@ -493,7 +523,9 @@ def _port(text: str) -> int:
 DOCTOR_EPILOG = """\
 checks: the resolver answers an MX query; outbound port 25 reaches the probe domain's mail hosts
 (one connection to each of at most two, greeting and QUIT only); the HELO name is a public name
-that resolves; the MAIL FROM domain has MX or A records.
+that resolves; the MAIL FROM domain has MX or A records. With egresses (--proxy, --egress),
+port 25 is checked through each of them instead: reach the proxy, authenticate, reach a mail
+host's port 25, read its banner; a failure names the step and what to fix.
 
 exit codes:
   0    every check is OK
@@ -535,6 +567,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="seconds for each step: DNS query, TCP connect, greeting "
         f"(default {DEFAULT_TIMEOUT_S:g})",
     )
+    add_egress_options(d)
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
@@ -556,6 +589,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         changes["dns_port"] = args.dns_port
     if args.smtp_port:
         changes["smtp_port"] = args.smtp_port
+    changes.update(egress_changes(args, os.environ))
     return replace(Config(), **changes)  # type: ignore[arg-type]
 
 

@@ -6,6 +6,7 @@ These never leave `averify()`: pipeline.py turns every one into a Result.
     ├── AddressError ── AtSignNotFound, TooManyAtSigns, InvalidAddress
     ├── DnsError ───── NoSuchDomain, NullMx, NoMailServer, NoPublicMxAddress, DnsTransient
     ├── SmtpError ──── SmtpTransient (timeout, reset, 421, TLS), SmtpProtocolError (garbage)
+    │                  └── ProxyFault (an egress's proxy failed: which proxy, which step)
     └── InternalError  a bug; the input still gets exactly one Result
 """
 
@@ -96,6 +97,16 @@ class SmtpError(EngineError):
 
 class SmtpTransient(SmtpError):
     """Could not talk: refused, timeout, reset, 421, TLS failure."""
+
+
+class ProxyFault(SmtpTransient):
+    """An egress's proxy failed before the mail server was reached: refused, authentication,
+    could not reach the mail host, closed or silent. Says nothing about the address."""
+
+    def __init__(self, message: str, *, proxy: str, step: str) -> None:
+        super().__init__(message, stage=Stage.CONNECT)
+        self.proxy = proxy  # the proxy URL without its password, and the egress name
+        self.step = step  # engine.egress.ProxyStep value
 
 
 class SmtpProtocolError(SmtpError):

@@ -47,6 +47,7 @@ class HostQueue:
     targets: list[tuple[str, str]]  # (MX host, IP) in preference order
     provider: str | None
     batch: int  # RCPTs per transaction; shrinks on "452 too many recipients"
+    egress: str = ""  # the egress every session of this queue leaves by ("": the only one)
     jobs: deque[Job] = field(default_factory=deque)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     workers: int = 0

@@ -1,6 +1,9 @@
 """Limits that keep bulk runs polite: per-MX-host and per-provider session caps, a global cap,
 a cap on new connections per minute per host, and back-off after 421s and bursts of 4xx.
 
+Host and provider limits hold per egress (Config.egresses): a mail server judges each client
+IP on its own, and greylisting and back-off belong to the IP that earned them.
+
 Reads an injected Clock; knows nothing of SMTP itself.
 """
 
@@ -42,35 +45,50 @@ class Gates:
         self.limits = limits
         self.clock = clock
         self._global = asyncio.Semaphore(limits.sessions_total)
-        self._providers: dict[str, asyncio.Semaphore] = {}
-        self._hosts: dict[str, HostState] = {}
+        self._providers: dict[tuple[str, str], asyncio.Semaphore] = {}
+        self._hosts: dict[tuple[str, str], HostState] = {}  # (egress, host) -> state
         self.active_total = 0
         self.peak_total = 0
 
-    def state(self, host: str) -> HostState:
-        st = self._hosts.get(host)
+    def state(self, host: str, egress: str = "") -> HostState:
+        st = self._hosts.get((egress, host))
         if st is None:
             st = HostState(sessions=asyncio.Semaphore(self.limits.sessions_per_host))
-            self._hosts[host] = st
+            self._hosts[(egress, host)] = st
         return st
 
     def peak_per_host(self) -> dict[str, int]:
-        return {host: st.peak for host, st in self._hosts.items()}
+        """The most concurrent sessions to each host through any one egress."""
+        peaks: dict[str, int] = {}
+        for (_, host), st in self._hosts.items():
+            peaks[host] = max(peaks.get(host, 0), st.peak)
+        return peaks
 
     def opened_per_host(self) -> dict[str, int]:
-        return {host: st.opened for host, st in self._hosts.items()}
+        """Sessions opened to each host, all egresses together."""
+        opened: dict[str, int] = {}
+        for (_, host), st in self._hosts.items():
+            opened[host] = opened.get(host, 0) + st.opened
+        return opened
+
+    def peak_per_egress(self) -> dict[tuple[str, str], int]:
+        """The most concurrent sessions per (egress, host)."""
+        return {key: st.peak for key, st in self._hosts.items()}
 
     @contextlib.asynccontextmanager
-    async def session(self, host: str, provider: str | None = None) -> AsyncIterator[None]:
-        """Hold a session slot for `host` (and its provider) while the block runs.
+    async def session(
+        self, host: str, provider: str | None = None, egress: str = ""
+    ) -> AsyncIterator[None]:
+        """Hold a session slot for `host` (and its provider) through `egress` while the block
+        runs ("" is the one egress of a Config without egresses).
 
         Waits for the host's back-off and for a connection-rate slot before yielding.
         """
-        st = self.state(host)
+        st = self.state(host, egress)
         provider_sem = None
         if provider:
             provider_sem = self._providers.setdefault(
-                provider, asyncio.Semaphore(self.limits.sessions_per_provider)
+                (egress, provider), asyncio.Semaphore(self.limits.sessions_per_provider)
             )
         async with contextlib.AsyncExitStack() as stack:
             await stack.enter_async_context(st.sessions)
@@ -105,17 +123,17 @@ class Gates:
             await self.clock.sleep(wait)
         raise RuntimeError("connection slot never came free")  # pragma: no cover
 
-    def back_off(self, host: str) -> float:
+    def back_off(self, host: str, egress: str = "") -> float:
         """Record a 421 or a burst of 4xx from `host`; returns the new back-off in seconds."""
-        st = self.state(host)
+        st = self.state(host, egress)
         base, top = self.limits.backoff_base_s, self.limits.backoff_max_s
         st.backoff_s = min(top, st.backoff_s * 2 if st.backoff_s else base)
         st.blocked_until = max(st.blocked_until, self.clock.monotonic() + st.backoff_s)
         return st.backoff_s
 
-    def recovered(self, host: str) -> None:
+    def recovered(self, host: str, egress: str = "") -> None:
         """A session with `host` went well: forget its back-off."""
-        self.state(host).backoff_s = 0.0
+        self.state(host, egress).backoff_s = 0.0
 
 
 class _Opens(Protocol[S_co]):
@@ -130,16 +148,22 @@ class PoliteTransport(Generic[S_co]):
     """
 
     def __init__(
-        self, inner: _Opens[S_co], gates: Gates, provider: Callable[[str], str | None]
+        self,
+        inner: _Opens[S_co],
+        gates: Gates,
+        provider: Callable[[str], str | None],
+        *,
+        egress: str = "",
     ) -> None:
         self._inner = inner
         self._gates = gates
         self._provider = provider
+        self._egress = egress
 
     @contextlib.asynccontextmanager
     async def open(self, host: str, ip: str, port: int) -> AsyncIterator[S_co]:
         async with (
-            self._gates.session(host, self._provider(host)),
+            self._gates.session(host, self._provider(host), self._egress),
             self._inner.open(host, ip, port) as session,
         ):
             yield session

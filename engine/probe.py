@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from engine.addresses import is_public_ip
 from engine.clock import Clock, SystemClock
 from engine.config import Config
+from engine.egress import EgressPool
 from engine.errors import (
     NoMailServer,
     NoPublicMxAddress,
+    ProxyFault,
     SmtpError,
     SmtpProtocolError,
     SmtpTransient,
@@ -58,6 +60,9 @@ class _Job:
     sender: str
     start: float
     notes: list[str] = field(default_factory=list)
+    # Each host is asked through one egress for the whole probe: a greylisting retry must come
+    # from the client IP the server saw first (the greylist triplet includes it).
+    egress_by_host: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +86,10 @@ class SmtpProber:
         *,
         fqdn: Callable[[], str] = socket.getfqdn,
         catch_all_cache_size: int = 4096,
+        egresses: EgressPool | None = None,
     ) -> None:
         self._transport = transport
+        self._egresses = egresses  # None: every session through `transport`
         self._config = config
         self._clock = clock or SystemClock()
         self._identity = Identity(config, fqdn)
@@ -152,6 +159,10 @@ class SmtpProber:
             except SmtpError as exc:
                 job.notes.append(f"{target[0]} [{target[1]}]: {exc}")
                 last = (_Answer(target[0], exc.reason, exc.reply), target)
+                if isinstance(exc, ProxyFault):
+                    # The proxy failed before the host said a word: a retry may take another
+                    # egress (nothing ties this address to the one that failed).
+                    job.egress_by_host.pop(target[0], None)
                 if exc.reply is not None and classify(exc.reply).reason is Reason.SENDER_BLOCKED:
                     last[0].reason = Reason.SENDER_BLOCKED  # about us: other hosts say the same
                     return last
@@ -202,7 +213,15 @@ class SmtpProber:
     async def _session(self, job: _Job, target: tuple[str, str], out: _Answer) -> None:
         host, ip = target
         address = job.address
-        async with self._transport.open(host, ip, self._config.smtp_port) as session:
+        transport = self._transport
+        if self._egresses is not None:
+            name = job.egress_by_host.get(host)
+            if name is None:
+                name = job.egress_by_host[host] = self._egresses.pick(host)
+            transport = self._egresses.transport(name)
+            job.sender = guard_argument(await self._egresses.sender(name))
+            out.notes.append(f"egress {name}")
+        async with transport.open(host, ip, self._config.smtp_port) as session:
             if address.is_smtputf8 and "SMTPUTF8" not in session.extensions:
                 # RFC 6531 §3.4: a non-ASCII mailbox can only be named to an SMTPUTF8 server.
                 out.reason = Reason.SERVER_DOES_NOT_SUPPORT_INTERNATIONAL_MAILBOXES

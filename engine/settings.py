@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from engine.config import Config
+from engine.egressopts import EGRESS_ENV
+from engine.routing import egress_settings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -48,6 +50,9 @@ __all__ = [
 
 ENV_PREFIX = "MAILPROBE_"
 CONFIG_ENV = "MAILPROBE_CONFIG"  # the config file, when --config is not given
+# Config fields holding structured values, read from their own file sections ([egresses.NAME],
+# [routes]) by engine.routing and from --proxy/--egress/--route by engine.egressopts.
+ROUTING_FIELDS = ("egresses", "routes")
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -128,6 +133,8 @@ def _walk(cls: type, defaults: object, prefix: tuple[str, ...]) -> list[Knob]:
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         path = (*prefix, f.name)
+        if path[0] in ROUTING_FIELDS:
+            continue
         hint = hints[f.name]
         default = getattr(defaults, f.name)
         if isinstance(hint, type) and dataclasses.is_dataclass(hint):
@@ -277,7 +284,13 @@ def _read_file(path: Path, all_knobs: Sequence[Knob]) -> dict[str, object]:
 
     path_name = str(path)
     base_dir = path.absolute().parent
+    routing = {name: document.pop(name) for name in ROUTING_FIELDS if name in document}
     walk(document, ())
+    if routing:
+        try:
+            values["egresses"], values["routes"] = egress_settings(routing)
+        except ValueError as exc:
+            raise SettingsError(f"{path_name}: {exc}") from None
     return values
 
 
@@ -293,7 +306,7 @@ def _hint(path: tuple[str, ...], all_knobs: Sequence[Knob]) -> str:
 
 def unknown_variables(environ: Mapping[str, str]) -> list[str]:
     """MAILPROBE_* variables that name no setting (a typo is ignored otherwise)."""
-    known = {k.env for k in knobs()} | {CONFIG_ENV}
+    known = {k.env for k in knobs()} | {CONFIG_ENV, *EGRESS_ENV}
     return sorted(n for n in environ if n.startswith(ENV_PREFIX) and n not in known)
 
 
@@ -342,7 +355,7 @@ def resolve(
     """
     all_knobs = knobs()
     by_key = {k.key: k for k in all_knobs}
-    sources = {k.key: Source("default") for k in all_knobs}
+    sources = {k: Source("default") for k in (*(k.key for k in all_knobs), *ROUTING_FIELDS)}
     config = defaults
     if file is not None:
         values = _read_file(file, all_knobs)
@@ -448,4 +461,26 @@ def to_toml(settings: Settings, header: Sequence[str] = ()) -> str:
                 lines.append(f"# {name} is not set  ({source})")
             else:
                 lines.append(f"{name} = {text}  # {source}")
+    lines += _routing_toml(settings)
     return "\n".join(lines) + "\n"
+
+
+def _routing_toml(settings: Settings) -> list[str]:
+    """[egresses.NAME] and [routes] sections; a proxy password is never printed."""
+    config, lines = settings.config, []
+    for egress in config.egresses:
+        lines += ["", f"[egresses.{egress.name}]  # {settings.sources['egresses']}"]
+        if egress.proxy is not None:
+            hidden = "  # the password is not shown: put it back to reuse this file"
+            note = hidden if egress.proxy.password is not None else ""
+            lines.append(f"proxy = {_toml_string(str(egress.proxy))}{note}")
+        for name in ("source_address", "helo_name", "mail_from"):
+            value = getattr(egress, name)
+            if value is not None:
+                lines.append(f"{name} = {_toml_string(value)}")
+    if config.routes:
+        lines += ["", f"[routes]  # {settings.sources['routes']}"]
+        for route in config.routes:
+            names = ", ".join(_toml_string(n) for n in route.egresses)
+            lines.append(f"{_toml_string(route.pattern)} = [{names}]")
+    return lines

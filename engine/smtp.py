@@ -26,6 +26,7 @@ from engine.config import Config, TlsPolicy
 from engine.errors import (
     InvalidAddress,
     NoPublicMxAddress,
+    ProxyFault,
     SmtpError,
     SmtpProtocolError,
     SmtpTransient,
@@ -56,6 +57,17 @@ class SmtpSession(Protocol):
     async def rcpt(self, recipient: str) -> Reply: ...
 
     async def rset(self) -> Reply: ...
+
+
+class Connector(Protocol):
+    """Opens the TCP connection a session runs on, to the exact vetted IP (engine.egress:
+    SOCKS proxies, bound source addresses). Raises SmtpTransient (stage CONNECT) on failure."""
+
+    label: str  # how sessions leave, for evidence: "through socks5://...:1080 (egress a)"
+
+    async def connect(self, ip: str, port: int, family: int, timeout_s: float) -> socket.socket:
+        """A connected, non-blocking socket to (ip, port)."""
+        ...
 
 
 class SmtpTransport(Protocol):
@@ -334,10 +346,17 @@ class _AioSession:
 class AioSmtpTransport:
     """SmtpTransport on aiosmtplib, connecting to the exact IP the DNS stage approved."""
 
-    def __init__(self, config: Config, *, fqdn: Callable[[], str] = socket.getfqdn) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        fqdn: Callable[[], str] = socket.getfqdn,
+        connector: Connector | None = None,
+    ) -> None:
         self._config = config
         self._identity = Identity(config, fqdn)
         self._context: ssl.SSLContext | None = None
+        self._connector = connector  # None: connect directly from any local address
 
     def open(self, host: str, ip: str, port: int) -> AbstractAsyncContextManager[SmtpSession]:
         return self._open(host, ip, port)
@@ -351,12 +370,17 @@ class AioSmtpTransport:
             raise NoPublicMxAddress(f"not an IP address: {ip!r}") from None
         if not self._config.allow_private_addresses and not is_public_ip(ip):
             raise NoPublicMxAddress(f"{ip} is not a public address")
-        client = await self._connect(host, ip, port, family)
+        try:
+            client = await self._connect(host, ip, port, family)
+        except SmtpError as exc:
+            raise self._via(exc) from exc.__cause__
         session = _AioSession(client, host, ip, self._config.timeouts.command_s)
         done = False
         try:
             yield session
             done = True
+        except SmtpError as exc:
+            raise self._via(exc) from exc.__cause__
         finally:
             if done:
                 await session.quit()
@@ -366,14 +390,17 @@ class AioSmtpTransport:
     async def _connect(self, host: str, ip: str, port: int, family: int) -> aiosmtplib.SMTP:
         t = self._config.timeouts
         helo = await self._identity.helo()
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setblocking(False)
-        try:
-            loop = asyncio.get_running_loop()
-            await asyncio.wait_for(loop.sock_connect(sock, (ip, port)), t.connect_s)
-        except (OSError, asyncio.TimeoutError) as exc:
-            sock.close()
-            raise _failure(exc, Stage.CONNECT, f"connect {ip}:{port}") from exc
+        if self._connector is not None:
+            sock = await self._connector.connect(ip, port, family, t.connect_s)
+        else:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            try:
+                loop = asyncio.get_running_loop()
+                await asyncio.wait_for(loop.sock_connect(sock, (ip, port)), t.connect_s)
+            except (OSError, asyncio.TimeoutError) as exc:
+                sock.close()
+                raise _failure(exc, Stage.CONNECT, f"connect {ip}:{port}") from exc
         if self._context is None:  # loading the CA store reads files: once, off the loop
             self._context = await asyncio.to_thread(_tls_context, self._config.verify_certificates)
         context = self._context
@@ -395,6 +422,14 @@ class AioSmtpTransport:
                 client.close()
                 sock.close()
         return client
+
+    def _via(self, exc: SmtpError) -> SmtpError:
+        """`exc` with how the session left (the proxy, the source address) in its evidence:
+        a proxy can close or stall a session as well as the mail server can."""
+        label = self._connector.label if self._connector is not None else ""
+        if not label or isinstance(exc, ProxyFault) or label in str(exc):
+            return exc
+        return type(exc)(f"{exc} ({label})", reply=exc.reply, stage=exc.stage)
 
     async def _greet(self, client: aiosmtplib.SMTP, helo: str, greeting_s: float) -> None:
         try:

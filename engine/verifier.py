@@ -125,9 +125,22 @@ class Verifier:
                 from engine.probe import SmtpProber
                 from engine.smtp import AioSmtpTransport
 
-                transport = self._transport or AioSmtpTransport(config)
-                polite = PoliteTransport(transport, self.gates, provider)
-                prober = SmtpProber(polite, config, self.clock)
+                if config.egresses:
+                    from engine.egress import EgressPool
+
+                    gates = self.gates
+                    pool = EgressPool.build(
+                        config,
+                        provider=provider,
+                        transport=self._transport,
+                        wrap=lambda e, t: PoliteTransport(t, gates, provider, egress=e.name),
+                    )
+                    first = pool.transport(pool.router.egresses[0].name)
+                    prober = SmtpProber(first, config, self.clock, egresses=pool)
+                else:
+                    transport = self._transport or AioSmtpTransport(config)
+                    polite = PoliteTransport(transport, self.gates, provider)
+                    prober = SmtpProber(polite, config, self.clock)
         self._mx, self._prober = mx, prober
         return Deps(
             config=config,
@@ -177,6 +190,13 @@ class Verifier:
 
             transport = self._transport or AioSmtpTransport(self.config)
             identity = Identity(self.config)
+            pool = None
+            if self.config.egresses:
+                from engine.egress import EgressPool
+
+                pool = EgressPool.build(
+                    self.config, provider=self.deps.provider, transport=self._transport
+                )
             self._cache = cache
             self._bulk = BulkChecker(
                 self.deps,
@@ -186,6 +206,7 @@ class Verifier:
                 cache=cache,
                 gates=self.gates,
                 refresh=refresh,
+                egresses=pool,
             )
         return self._bulk
 

@@ -49,14 +49,22 @@ class ServerStats:
     peak: int = 0
     commands: list[str] = field(default_factory=list)  # each line received, CRLF removed
     errors: list[str] = field(default_factory=list)  # sessions that ended in an exception
+    peers: list[str] = field(default_factory=list)  # the client address of each connection
+    active_by_peer: dict[str, int] = field(default_factory=dict)
+    peak_by_peer: dict[str, int] = field(default_factory=dict)  # concurrent sessions per client
 
-    def opened(self) -> None:
+    def opened(self, peer: str = "") -> None:
         self.connections += 1
         self.active += 1
         self.peak = max(self.peak, self.active)
+        self.peers.append(peer)
+        now = self.active_by_peer.get(peer, 0) + 1
+        self.active_by_peer[peer] = now
+        self.peak_by_peer[peer] = max(self.peak_by_peer.get(peer, 0), now)
 
-    def closed(self) -> None:
+    def closed(self, peer: str = "") -> None:
         self.active -= 1
+        self.active_by_peer[peer] = self.active_by_peer.get(peer, 1) - 1
 
     def verbs(self) -> list[str]:
         """The command words received, upper-case, in order ("EHLO", "MAIL", "RCPT", ...)."""
@@ -134,12 +142,18 @@ class LoopbackServer:
 
     def _track(self, transport: asyncio.BaseTransport) -> None:
         self._transports.add(transport)
-        self.stats.opened()
+        self.stats.opened(_peer(transport))
 
     def _untrack(self, transport: asyncio.BaseTransport | None) -> None:
         if transport is not None and transport in self._transports:
             self._transports.discard(transport)
-            self.stats.closed()
+            self.stats.closed(_peer(transport))
+
+
+def _peer(transport: asyncio.BaseTransport) -> str:
+    """The client's IP address ("" when the transport does not say)."""
+    peer = transport.get_extra_info("peername")
+    return str(peer[0]) if isinstance(peer, tuple) and peer else ""
 
 
 # A well-behaved mail server, on aiosmtpd ------------------------------------------------------
@@ -233,7 +247,7 @@ class _MailboxHandler:
             return BLOCKED_REPLY.format(peer=peer)
         if s.rcpt_per_transaction is not None and seen >= s.rcpt_per_transaction:
             return TOO_MANY_REPLY
-        triplet = (str(envelope.mail_from).casefold(), key)
+        triplet = (peer, str(envelope.mail_from).casefold(), key)
         if s.greylist and triplet not in s.greylist_passed:
             s.greylist_passed.add(triplet)  # postgrey lets the same triplet in on its retry
             return GREYLIST_REPLY.format(rcpt=address)
@@ -274,7 +288,8 @@ class MailboxServer(LoopbackServer):
         users: addresses that exist ("alice@example.test"); their domains are this server's.
         catch_all: accept any local part at this server's domains (250 for everything).
         full / disabled: addresses answered 552 5.2.2 / 550 5.2.1.
-        greylist: answer 450 4.2.0 to each (sender, recipient) the first time, as postgrey does.
+        greylist: answer 450 4.2.0 to each (client IP, sender, recipient) the first time, as
+            greylisters do (postgrey by default keys on the client's /24).
         smtputf8: advertise SMTPUTF8 (RFC 6531); without it MAIL ... SMTPUTF8 is refused.
         tls: a server-side context: advertise STARTTLS and use it.
         blocked: refuse every RCPT with a Spamhaus-style 550 5.7.1 (our IP is "listed").
@@ -318,7 +333,7 @@ class MailboxServer(LoopbackServer):
         }
         self.catch_all = catch_all
         self.greylist = greylist
-        self.greylist_passed: set[tuple[str, str]] = set()
+        self.greylist_passed: set[tuple[str, str, str]] = set()
         self.smtputf8 = smtputf8
         self.tls = tls
         self.blocked = blocked

@@ -12,6 +12,7 @@ ENGINE = Path(__file__).resolve().parents[2] / "engine"
 
 LAYERS: dict[str, float] = {
     "model": 0,
+    "routing": 0.5,  # egress values and the routing table
     "addresses": 1,
     "errors": 1,
     "config": 1,
@@ -27,6 +28,7 @@ LAYERS: dict[str, float] = {
     "providers": 2,
     "mx": 3,
     "smtp": 3,
+    "egress": 3.2,  # proxied and source-bound connections; a transport per egress
     "probe": 3.5,  # asks through the transport
     "cache": 3,
     "politeness": 3,
@@ -36,7 +38,9 @@ LAYERS: dict[str, float] = {
     "verifier": 5,
     "testing": 5,
     "localworld": 5,
-    "doctor": 5,
+    "egressopts": 5,  # --proxy / --egress / --route
+    "selftest": 5,  # the egress self-test the doctor runs
+    "doctor": 5.2,
     "demo": 7,  # runs the CLI
     "streams": 5.5,  # the CLI's row streams
     "settings": 5.7,  # the CLI's and the service's settings: file, variables, flags
@@ -50,6 +54,7 @@ LAYERS: dict[str, float] = {
 SEAMS: dict[str, set[str]] = {
     "dns": {"mx", "localworld", "doctor"},
     "aiosmtplib": {"smtp"},
+    "python_socks": {"egress"},
     "sqlite3": {"cache"},
     "email_validator": {"syntax"},
     "tomllib": {"settings"},
@@ -126,7 +131,7 @@ def test_a_face_imports_no_other_face(path: Path) -> None:
 
 # Only the command line (and the HTTP service) read settings from the environment or a file;
 # cache's default_cache_path() reads XDG_CACHE_HOME for the command's default cache location.
-READS_ENVIRONMENT = {"cli", "settings", "options", "service", "cache"}
+READS_ENVIRONMENT = {"cli", "doctor", "settings", "options", "service", "cache"}
 
 
 def _reads_environment(path: Path) -> bool:

@@ -103,3 +103,35 @@ def test_negative_connections_per_minute_is_refused() -> None:
         Politeness(connections_per_minute_per_host=-1)
     with pytest.raises(ValueError, match="sessions_per_host"):
         Politeness(sessions_per_host=0)
+
+
+async def test_host_and_provider_caps_hold_per_egress() -> None:
+    limits = Politeness(
+        sessions_per_host=2, sessions_per_provider=3, connections_per_minute_per_host=1000
+    )
+    gates = Gates(limits, FakeClock())
+    inside: dict[str, int] = {"a": 0, "b": 0}
+    peak: dict[str, int] = {"a": 0, "b": 0}
+
+    async def use(egress: str) -> None:
+        async with gates.session("mx.example.com", "google", egress):
+            inside[egress] += 1
+            peak[egress] = max(peak[egress], inside[egress])
+            for _ in range(3):
+                await asyncio.sleep(0)
+            inside[egress] -= 1
+
+    await asyncio.gather(*(use(e) for e in "ab" * 10))
+    assert peak == {"a": 2, "b": 2}  # each egress polite on its own, four sessions in all
+    assert gates.peak_per_egress() == {("a", "mx.example.com"): 2, ("b", "mx.example.com"): 2}
+    assert gates.opened_per_host() == {"mx.example.com": 20}
+
+
+async def test_back_off_belongs_to_the_egress_that_earned_it() -> None:
+    clock = FakeClock()
+    gates = Gates(Politeness(backoff_base_s=30.0), clock)
+    gates.back_off("mx.example.com", "a")
+    async with gates.session("mx.example.com", None, "b"):
+        assert clock.monotonic() == 0.0  # b was not held back
+    async with gates.session("mx.example.com", None, "a"):
+        assert clock.monotonic() >= 30.0  # a waited out its back-off

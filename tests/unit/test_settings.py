@@ -104,7 +104,8 @@ def test_every_config_field_is_a_knob() -> None:
                 found.add(".".join((*prefix, f.name)))
         return found
 
-    assert {k.key for k in ALL} == leaves(Config, ())
+    # Egresses and routes are structured values with sections and flags of their own.
+    assert {k.key for k in ALL} == leaves(Config, ()) - set(settings.ROUTING_FIELDS)
     assert {"timeouts.budget_s", "politeness.connections_per_minute_per_host"} <= {
         k.key for k in ALL
     }
@@ -399,3 +400,68 @@ def test_help_and_alias_tables_name_only_real_knobs() -> None:
     assert set(options._ALIASES) <= keys
     for fixed, _ in options._SHORTCUTS.values():
         assert {key for key, _ in fixed} <= keys
+
+
+# -- egresses and routes -------------------------------------------------------------------------
+
+EGRESS_FILE = """
+[egresses.a]
+proxy = "socks5://user:secret@127.0.0.1:1080"
+helo_name = "a.verifier.example.com"
+[egresses.b]
+source_address = "127.0.0.2"
+[routes]
+google = "a"
+"*.protection.outlook.com" = ["b"]
+"""
+
+
+def test_egresses_and_routes_come_from_their_file_sections(tmp_path: Path) -> None:
+    file = tmp_path / "egress.toml"
+    file.write_text(EGRESS_FILE, encoding="utf-8")
+    resolved = settings_from_args(_parser().parse_args(["--config", str(file)]), NO_ENV)
+    config = resolved.config
+    assert [e.name for e in config.egresses] == ["a", "b"]
+    a, b = config.egresses
+    assert a.proxy is not None and a.proxy.password == "secret"
+    assert a.helo_name == "a.verifier.example.com" and b.source_address == "127.0.0.2"
+    assert [(r.pattern, r.egresses) for r in config.routes] == [
+        ("google", ("a",)),
+        ("*.protection.outlook.com", ("b",)),
+    ]
+    assert resolved.sources["egresses"] == settings.Source("file", str(file))
+
+
+def test_egress_flags_beat_variables_which_beat_the_file(tmp_path: Path) -> None:
+    file = tmp_path / "egress.toml"
+    file.write_text(EGRESS_FILE, encoding="utf-8")
+    env = {"MAILPROBE_PROXY": "socks5://127.0.0.9:1080"}
+    from_env = _config(["--config", str(file)], env)
+    assert [e.name for e in from_env.egresses] == ["proxy"]
+    assert from_env.egresses[0].proxy is not None
+    assert from_env.egresses[0].proxy.host == "127.0.0.9"
+    from_flag = _config(["--config", str(file), "--egress", "c,source=127.0.0.3"], env)
+    assert [(e.name, e.source_address) for e in from_flag.egresses] == [("c", "127.0.0.3")]
+
+
+def test_a_bad_egress_section_is_a_usage_error_naming_the_file(tmp_path: Path) -> None:
+    file = tmp_path / "bad.toml"
+    file.write_text('[egresses.a]\nproxy = "http://127.0.0.1:3128"\n', encoding="utf-8")
+    with pytest.raises(UsageError) as info:
+        _config(["--config", str(file)])
+    assert str(file) in str(info.value) and "http" in str(info.value)
+
+
+def test_shown_egresses_read_back_without_showing_the_password(tmp_path: Path) -> None:
+    file = tmp_path / "egress.toml"
+    file.write_text(EGRESS_FILE.replace("user:secret@", ""), encoding="utf-8")
+    resolved = settings_from_args(_parser().parse_args(["--config", str(file)]), NO_ENV)
+    text = settings.to_toml(resolved)
+    saved = tmp_path / "saved.toml"
+    saved.write_text(text, encoding="utf-8")
+    assert _config(["--config", str(saved)]) == resolved.config
+    file.write_text(EGRESS_FILE, encoding="utf-8")
+    with_password = settings_from_args(_parser().parse_args(["--config", str(file)]), NO_ENV)
+    shown = settings.to_toml(with_password)
+    assert "secret" not in shown
+    assert "the password is not shown" in shown
