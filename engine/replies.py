@@ -46,14 +46,18 @@ class Classification:
         return self.reason is GREYLISTED
 
 
+Words = re.Pattern[str] | tuple[re.Pattern[str], ...]  # a tuple: any of these
+
+
 @dataclass(frozen=True, slots=True)
 class Row:
     """One rule: every condition given must hold (a tuple means "any of these").
 
-    `enhanced` patterns are RFC 3463 codes with `*` for any part ("5.7.*", "*.5.3");
-    `bare` asks for a reply without one; `host` names the MX hosts a provider's row speaks for, by
-    suffix on a label boundary ("yandex.ru" takes "mx.yandex.ru"); `text` must be found and `unless`
-    must not be found in the reply text, lower-cased, on one line, accents and URL paths removed.
+    `enhanced` patterns are RFC 3463 codes with `*` for any part ("5.7.*", "*.5.3"); `bare` asks
+    for a reply without one; `host` names the MX hosts a provider's row speaks for, by suffix on a
+    label boundary ("yandex.ru" takes "mx.yandex.ru"); `text` must be found and `unless` must not
+    be found (each a pattern, or a tuple of patterns of which any counts) in the reply text,
+    lower-cased, on one line, with Latin accents and URL paths removed.
     """
 
     name: str
@@ -66,8 +70,8 @@ class Row:
     enhanced: str | tuple[str, ...] | None = None
     bare: bool = False
     host: tuple[str, ...] | None = None
-    text: re.Pattern[str] | None = None
-    unless: re.Pattern[str] | None = None
+    text: Words | None = None
+    unless: Words | None = None
 
     def matches(self, facts: _Facts) -> bool:
         """Whether this row applies to the reply `facts` describes."""
@@ -83,9 +87,9 @@ class Row:
             return False
         if self.host is not None and not _host_matches(facts.host, self.host):
             return False
-        if self.text is not None and self.text.search(facts.text) is None:
+        if self.text is not None and not _found(self.text, facts.text):
             return False
-        return self.unless is None or self.unless.search(facts.text) is None
+        return self.unless is None or not _found(self.unless, facts.text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +108,12 @@ def _is_one_of(value: object, wanted: object) -> bool:
     if isinstance(wanted, tuple):
         return value in wanted
     return value == wanted
+
+
+def _found(words: Words, text: str) -> bool:
+    if isinstance(words, tuple):
+        return any(pattern.search(text) is not None for pattern in words)
+    return words.search(text) is not None
 
 
 def _host_matches(host: str, suffixes: tuple[str, ...]) -> bool:
@@ -157,16 +167,11 @@ _COREMAIL_UNKNOWN = words.any_of(r"^mailbox\s+unavailable\.?$")
 _YANDEX_UNKNOWN = words.any_of(r"^no\s+such\s+user!?$")
 _MESSAGELABS_UNKNOWN = words.any_of(r"^recipient\s+mailbox\s+is\s+not\s+allowed\b")
 _KDDI_FILTER = words.any_of(r"^:\s*user\s+unknown\b")
-_ABOUT_US_OR_FULL = words.any_of(words.ABOUT_US.pattern, words.MAILBOX_FULL.pattern)
-_STRONG_OR_FULL = words.any_of(words.ABOUT_US_STRONG.pattern, words.MAILBOX_FULL.pattern)
-_NOT_DISABLED = words.any_of(
-    words.MAILBOX_GONE.pattern,
-    words.ABOUT_US.pattern,
-    words.MAILBOX_FULL.pattern,
-    words.NOT_FOR_GOOD.pattern,
-)
-_ABOUT_US_OR_SENDER_QUOTA = words.any_of(words.ABOUT_US.pattern, words.SENDER_QUOTA.pattern)
-_GONE_OR_REJECTED = words.any_of(words.MAILBOX_GONE.pattern, words.ADDRESS_REJECTED.pattern)
+_ABOUT_US_OR_FULL = (words.ABOUT_US, words.MAILBOX_FULL)
+_STRONG_OR_FULL = (words.ABOUT_US_STRONG, words.MAILBOX_FULL)
+_NOT_DISABLED = (words.MAILBOX_GONE, words.ABOUT_US, words.MAILBOX_FULL, words.NOT_FOR_GOOD)
+_ABOUT_US_OR_SENDER_QUOTA = (words.ABOUT_US, words.SENDER_QUOTA)
+_GONE_OR_REJECTED = (words.MAILBOX_GONE, words.ADDRESS_REJECTED)
 
 RCPT = Stage.RCPT
 ENVELOPE = (Stage.MAIL, Stage.RCPT)

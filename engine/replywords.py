@@ -223,12 +223,12 @@ _MAILBOX_GONE_SIGNS = (
 )
 MAILBOX_OFF = any_of(*_MAILBOX_OFF_SIGNS)
 MAILBOX_GONE = any_of(*_MAILBOX_GONE_SIGNS)
-MAILBOX_GONE_OR_OFF = any_of(*_MAILBOX_GONE_SIGNS, *_MAILBOX_OFF_SIGNS)
+MAILBOX_GONE_OR_OFF = (MAILBOX_GONE, MAILBOX_OFF)
 # What a reply must be about before its X.2.1 "mailbox disabled" code is believed.
-MAILBOX_WORD = any_of(
-    *_MAILBOX_GONE_SIGNS,
-    *_MAILBOX_OFF_SIGNS,
-    r"\b(?:mail\s*box|mbox|account|user|recipient|inbox|address)\b",
+MAILBOX_WORD = (
+    MAILBOX_GONE,
+    MAILBOX_OFF,
+    any_of(r"\b(?:mail\s*box|mbox|account|user|recipient|inbox|address)\b"),
 )
 # A state that may pass: a disabled or suspended mailbox "temporarily", or "try again later".
 NOT_FOR_GOOD = any_of(r"\btemporar(?:y|ily)\b|\btry\s+(?:again|later)\b|\bretry\b|\bdomain\b")
