@@ -167,9 +167,14 @@ _COREMAIL_UNKNOWN = words.any_of(r"^mailbox\s+unavailable\.?$")
 _YANDEX_UNKNOWN = words.any_of(r"^no\s+such\s+user!?$")
 _MESSAGELABS_UNKNOWN = words.any_of(r"^recipient\s+mailbox\s+is\s+not\s+allowed\b")
 _KDDI_FILTER = words.any_of(r"^:\s*user\s+unknown\b")
-_ABOUT_US_OR_FULL = (words.ABOUT_US, words.MAILBOX_FULL)
-_STRONG_OR_FULL = (words.ABOUT_US_STRONG, words.MAILBOX_FULL)
-_NOT_DISABLED = (words.MAILBOX_GONE, words.ABOUT_US, words.MAILBOX_FULL, words.NOT_FOR_GOOD)
+# What keeps words about a missing mailbox from deciding: a sign about us, a full mailbox (it
+# exists), or a mailbox on hold (it exists, held).
+_NOT_GONE = (words.ABOUT_US, words.MAILBOX_FULL, words.ON_HOLD)
+_NOT_GONE_STRONG = (words.ABOUT_US_STRONG, words.MAILBOX_FULL, words.ON_HOLD)
+_ABOUT_US_OR_HELD = (words.ABOUT_US, words.ON_HOLD)
+_NOT_DISABLED = (
+    words.MAILBOX_GONE, words.ABOUT_US, words.MAILBOX_FULL, words.NOT_FOR_GOOD, words.ON_HOLD,
+)  # fmt: skip
 _ABOUT_US_OR_SENDER_QUOTA = (words.ABOUT_US, words.SENDER_QUOTA)
 _GONE_OR_REJECTED = (words.MAILBOX_GONE, words.ADDRESS_REJECTED)
 
@@ -282,34 +287,37 @@ TABLE: tuple[Row, ...] = (
         cite="RFC 3463 X.1.3 syntax: a complaint about the address's form (chkuser '511 ... "
              "invalid format (#5.1.1)'); the server's rule, not proof the mailbox is missing"),
     Row("rcpt-5.1.1", stage=RCPT, cls=5, enhanced="5.1.1", text=words.MAILBOX_GONE,
-        unless=_STRONG_OR_FULL, reason=MAILBOX_DOES_NOT_EXIST,
+        unless=_NOT_GONE_STRONG, reason=MAILBOX_DOES_NOT_EXIST,
         cite="RFC 3463 X.1.1 bad destination mailbox address, and words that say so"),
-    Row("rcpt-5.1.1-code-alone", stage=RCPT, cls=5, enhanced="5.1.1", unless=_ABOUT_US_OR_FULL,
+    Row("rcpt-5.1.1-code-alone", stage=RCPT, cls=5, enhanced="5.1.1", unless=_NOT_GONE,
         reason=MAILBOX_DOES_NOT_EXIST,
         cite="RFC 3463 X.1.1 bad destination mailbox address (Comcast 'Not our Customer')"),
     Row("rcpt-5.1.0", stage=RCPT, cls=5, enhanced="5.1.0", text=_GONE_OR_REJECTED,
-        unless=words.ABOUT_US, reason=MAILBOX_DOES_NOT_EXIST,
+        unless=_ABOUT_US_OR_HELD, reason=MAILBOX_DOES_NOT_EXIST,
         cite="RFC 3463 X.1.0 other address status, with words about the recipient (Cisco "
              "'550 #5.1.0 Address rejected')"),
-    Row("rcpt-5.1.10", stage=RCPT, cls=5, enhanced="5.1.10", unless=words.ABOUT_US,
+    Row("rcpt-5.1.10", stage=RCPT, cls=5, enhanced="5.1.10", unless=_ABOUT_US_OR_HELD,
         reason=MAILBOX_DOES_NOT_EXIST,
         cite="Exchange Online '550 5.1.10 RESOLVER.ADR.RecipientNotFound'"),
     Row("rcpt-5.1.2-5.1.3-5.1.6", stage=RCPT, cls=5, enhanced=("5.1.2", "5.1.3", "5.1.6"),
         reason=UNKNOWN,
         cite="RFC 3463 X.1.2 destination system (its DNS, not ours), X.1.3 syntax, X.1.6 moved"),
     Row("rcpt-5.2.1", stage=RCPT, cls=5, enhanced="5.2.1", text=words.MAILBOX_WORD,
-        unless=words.ABOUT_US,
-        reason=MAILBOX_DISABLED,
+        unless=_ABOUT_US_OR_HELD, reason=MAILBOX_DISABLED,
         cite="RFC 3463 X.2.1 mailbox disabled, when the text is about a mailbox (not AOL's "
              "'521 5.2.1 will not accept delivery of this message')"),
     Row("rcpt-5.2.2", stage=RCPT, cls=5, enhanced="5.2.2", unless=words.SENDER_QUOTA,
         reason=MAILBOX_FULL, cite="RFC 3463 X.2.2 mailbox full"),
+    Row("rcpt-5.2.3-5.2.4", stage=RCPT, cls=5, enhanced=("5.2.3", "5.2.4"),
+        unless=words.ABOUT_US, reason=UNKNOWN,
+        cite="RFC 3463 X.2.3 message length exceeds the mailbox's limit, X.2.4 mailing list "
+             "expansion problem: the mailbox exists"),
     Row("rcpt-x.x.0-disabled-text", stage=RCPT, cls=5, enhanced=OTHER_DETAIL,
         text=words.MAILBOX_OFF, unless=_NOT_DISABLED, reason=MAILBOX_DISABLED,
         cite="RFC 3463 X.0.0, X.3.0, X.5.0 'other or undefined': the text says disabled "
              "(La Poste '550 5.5.0 Boite du destinataire archivee')"),
     Row("rcpt-x.x.0-mailbox-text", stage=RCPT, cls=5, enhanced=OTHER_DETAIL,
-        text=words.MAILBOX_GONE, unless=_ABOUT_US_OR_FULL, reason=MAILBOX_DOES_NOT_EXIST,
+        text=words.MAILBOX_GONE, unless=_NOT_GONE, reason=MAILBOX_DOES_NOT_EXIST,
         cite="RFC 3463 X.0.0, X.3.0, X.5.0 'other or undefined': the text says no such user"),
     Row("rcpt-5.3-5.6", stage=RCPT, cls=5, enhanced=("5.3.*", "5.4.*", "5.5.*", "5.6.*"),
         unless=words.ABOUT_US, reason=UNKNOWN,
@@ -325,10 +333,10 @@ TABLE: tuple[Row, ...] = (
         reason=MAILBOX_FULL,
         cite="RFC 5321 §4.2.2: 552 exceeded storage allocation; 'over quota', 'mailbox full'"),
     Row("rcpt-disabled-text", stage=RCPT, cls=5, text=words.MAILBOX_OFF,
-        unless=words.NOT_FOR_GOOD, reason=MAILBOX_DISABLED,
+        unless=(words.NOT_FOR_GOOD, words.ON_HOLD), reason=MAILBOX_DISABLED,
         cite="'mailbox is disabled', 'is no longer valid' (Yahoo, AOL, 163.com)"),
     Row("rcpt-unknown-user-text", stage=RCPT, cls=5, text=words.MAILBOX_GONE,
-        reason=MAILBOX_DOES_NOT_EXIST,
+        unless=words.ON_HOLD, reason=MAILBOX_DOES_NOT_EXIST,
         cite="'user unknown', 'no such user', 'unrouteable address' (Exim, Mimecast, Yahoo) and "
              "the same in French, German, Spanish, Portuguese, Italian, Polish, Russian, Japanese"),
     Row("rcpt-550-bare", stage=RCPT, code=550, bare=True, reason=UNKNOWN,

@@ -26,6 +26,7 @@ __all__ = (
     "MIMECAST_GREYLIST",
     "NOT_FOR_GOOD",
     "NULL_MX",
+    "ON_HOLD",
     "OUTLOOK_UNKNOWN",
     "RECIPIENT_RATE",
     "RETRY_LATER",
@@ -230,6 +231,8 @@ MAILBOX_WORD = (
     MAILBOX_OFF,
     any_of(r"\b(?:mail\s*box|mbox|account|user|recipient|inbox|address)\b"),
 )
+# A mailbox on hold or in quarantine exists; it is held, not missing.
+ON_HOLD = any_of(r"\bon\s+hold\b|\bquarantin\w*|\bheld\s+(?:for|by|until)\b")
 # A state that may pass: a disabled or suspended mailbox "temporarily", or "try again later".
 NOT_FOR_GOOD = any_of(r"\btemporar(?:y|ily)\b|\btry\s+(?:again|later)\b|\bretry\b|\bdomain\b")
 # Words that say the mailbox is missing and that it is full: one of them is wrong.
