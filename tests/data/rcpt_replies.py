@@ -19,7 +19,7 @@ from engine.verdict import Findings, decide
 LABELLED = Path(__file__).resolve().parent / "rcpt_replies_labelled.tsv"
 COLUMNS = ["code", "enhanced", "text", "host", "state", "reason", "split", "source"]
 
-_ADDRESS = Address(
+ADDRESS = Address(  # the address every labelled reply is taken to answer for
     input="user@example.com",
     checked="user@example.com",
     local="user",
@@ -98,7 +98,7 @@ def judge(row: Labelled) -> Outcome:
     meaning = classify(row.reply, host=row.host)
     hosts = (MxHost(row.host, 10, ("192.0.2.1",)),) if row.host else ()
     outcome = ProbeOutcome(reason=meaning.reason, reply=row.reply, host=row.host)
-    findings = Findings(address=_ADDRESS, hosts=hosts, dns="mx", outcome=outcome)
+    findings = Findings(address=ADDRESS, hosts=hosts, dns="mx", outcome=outcome)
     state = decide(findings, _CONFIG, Timings()).state
     return Outcome(row, meaning.reason, meaning.rule, state)
 

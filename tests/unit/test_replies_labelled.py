@@ -10,10 +10,10 @@ from __future__ import annotations
 import pytest
 
 from engine.config import Config
-from engine.model import Address, MxHost, ProbeOutcome, Reason, Reply, Stage, State, Timings
+from engine.model import MxHost, ProbeOutcome, Reason, Reply, Stage, State, Timings
 from engine.replies import PROVIDERS, TABLE, catch_all_verdict, classify, is_greylisting
 from engine.verdict import Findings, decide
-from tests.data.rcpt_replies import Labelled, figures, judge, load
+from tests.data.rcpt_replies import ADDRESS, Labelled, figures, judge, load
 
 ROWS = load()
 UNDELIVERABLE_REASONS = {
@@ -281,13 +281,6 @@ EXPECTED_STATE = {
     Reason.TRANSIENT_NETWORK_FAULT: State.UNKNOWN,
     Reason.UNKNOWN: State.UNKNOWN,
 }
-ADDRESS = Address(
-    input="user@example.com",
-    checked="user@example.com",
-    local="user",
-    ascii_domain="example.com",
-    unicode_domain="example.com",
-)
 
 
 @pytest.mark.parametrize("reason", sorted({row.reason for row in (*TABLE, *PROVIDERS)}))
