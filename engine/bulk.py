@@ -346,7 +346,7 @@ class BulkChecker:
         for job, reply in zip(batch, rcpts[len(probes) :], strict=False):
             errors += reply.code >= 400
             queue.asked += 1
-            meaning = classify(reply)
+            meaning = classify(reply, host=session.host)
             if meaning.too_many_recipients:
                 # Outlook.com and others take few RCPTs per transaction: shrink and ask again.
                 queue.batch = max(1, accepted)

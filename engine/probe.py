@@ -247,7 +247,7 @@ class SmtpProber:
     def _record(out: _Answer, reply: Reply) -> None:
         out.reply = reply
         out.greylisted = is_greylisting(reply)
-        out.reason = Reason.GREYLISTED if out.greylisted else classify(reply).reason
+        out.reason = Reason.GREYLISTED if out.greylisted else classify(reply, host=out.host).reason
 
     async def _catch_all_probe(self, session: SmtpSession, job: _Job, out: _Answer) -> None:
         domain = job.address.ascii_domain
@@ -267,7 +267,7 @@ class SmtpProber:
             again = await session.mail(job.sender, smtputf8=job.address.is_smtputf8)
             reply = await session.rcpt(probe) if again.code // 100 == 2 else again
         out.catch_all_reply = reply
-        verdict = catch_all_verdict(reply)
+        verdict = catch_all_verdict(reply, host=out.host)
         if verdict is None:
             out.notes.append(f"catch-all probe inconclusive: {reply}")
             return

@@ -1,21 +1,26 @@
 """SMTP replies to Reasons, through a table a person can read, one row per rule, in order.
 
 It decides by the stage of the dialogue, then the reply class, then the RFC 3463 enhanced code,
-and only then by the text. It never calls a mailbox undeliverable on a 4yz or on a reply about
-us, never decides the verdict (verdict.py does) and never raises.
+then, for a few providers whose wording is known, by the MX host that answered, and only then by
+the text (its words live in replywords.py). It never calls a mailbox undeliverable on a 4yz or on a
+reply about us, never decides the verdict (verdict.py does) and never raises.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import KW_ONLY, dataclass
 
+import engine.replywords as words
 from engine.model import Reason, Reply, Stage
 
 __all__ = (
+    "PROVIDERS",
     "TABLE",
     "Classification",
     "Row",
+    "catch_all_verdict",
     "classify",
     "is_greylisting",
     "is_too_many_recipients",
@@ -41,13 +46,18 @@ class Classification:
         return self.reason is GREYLISTED
 
 
+Words = re.Pattern[str] | tuple[re.Pattern[str], ...]  # a tuple: any of these
+
+
 @dataclass(frozen=True, slots=True)
 class Row:
     """One rule: every condition given must hold (a tuple means "any of these").
 
-    `enhanced` patterns are RFC 3463 codes with `*` for any part ("5.7.*", "*.5.3");
-    `bare` asks for a reply without one; `text` must be found and `unless` must not be found
-    in the reply text, lower-cased and on one line.
+    `enhanced` patterns are RFC 3463 codes with `*` for any part ("5.7.*", "*.5.3"); `bare` asks
+    for a reply without one; `host` names the MX hosts a provider's row speaks for, by suffix on a
+    label boundary ("yandex.ru" takes "mx.yandex.ru"); `text` must be found and `unless` must not
+    be found (each a pattern, or a tuple of patterns of which any counts) in the reply text,
+    lower-cased, on one line, with Latin accents and URL paths removed.
     """
 
     name: str
@@ -59,8 +69,9 @@ class Row:
     code: int | tuple[int, ...] | None = None
     enhanced: str | tuple[str, ...] | None = None
     bare: bool = False
-    text: re.Pattern[str] | None = None
-    unless: re.Pattern[str] | None = None
+    host: tuple[str, ...] | None = None
+    text: Words | None = None
+    unless: Words | None = None
 
     def matches(self, facts: _Facts) -> bool:
         """Whether this row applies to the reply `facts` describes."""
@@ -74,9 +85,11 @@ class Row:
             return False
         if self.enhanced is not None and not _enhanced_matches(facts.enhanced, self.enhanced):
             return False
-        if self.text is not None and self.text.search(facts.text) is None:
+        if self.host is not None and not _host_matches(facts.host, self.host):
             return False
-        return self.unless is None or self.unless.search(facts.text) is None
+        if self.text is not None and not _found(self.text, facts.text):
+            return False
+        return self.unless is None or not _found(self.unless, facts.text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +99,7 @@ class _Facts:
     cls: int  # 2, 4 or 5; 0 for anything that does not complete a command
     enhanced: str | None  # a valid RFC 3463 code, or None
     text: str  # lower case, one line, without the enhanced codes that open its lines
+    host: str  # the MX host that answered, lower case without the final dot; "" when not known
 
 
 def _is_one_of(value: object, wanted: object) -> bool:
@@ -94,6 +108,16 @@ def _is_one_of(value: object, wanted: object) -> bool:
     if isinstance(wanted, tuple):
         return value in wanted
     return value == wanted
+
+
+def _found(words: Words, text: str) -> bool:
+    if isinstance(words, tuple):
+        return any(pattern.search(text) is not None for pattern in words)
+    return words.search(text) is not None
+
+
+def _host_matches(host: str, suffixes: tuple[str, ...]) -> bool:
+    return any(host == s or host.endswith("." + s) for s in suffixes)
 
 
 def _enhanced_matches(code: str | None, patterns: str | tuple[str, ...]) -> bool:
@@ -118,94 +142,41 @@ def parse_enhanced(text: str) -> tuple[str | None, str]:
     return ".".join(match.groups()), text[match.end() :].lstrip(" \t\r\n,;:")
 
 
-def _any(*patterns: str) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{p})" for p in patterns))
+# Some replies reach RFC 3463 codes in a form of their own: qmail's "(#5.1.1)", Cisco's "#5.1.0".
+_HASH_CODE = re.compile(
+    r"(?:^|[\s(])#([245]\.(?:0|[1-9][0-9]{0,2})\.(?:0|[1-9][0-9]{0,2}))(?![\d.])"
+)
+_URL = re.compile(r"\b(?:https?|ftp)://([^/\s?#]+)\S*", re.IGNORECASE)
 
+# Providers whose own wording is known, by the suffix of the MX host that answered.
+OUTLOOK_COM = ("olc.protection.outlook.com", "hotmail.com")  # consumer Outlook.com, Hotmail, Live
+YANDEX = ("yandex.ru", "yandex.net", "yandex.com")
+UNITED_INTERNET = (  # GMX, WEB.DE, IONOS (1&1), mail.com
+    "gmx.net", "gmx.com", "gmx.de", "web.de", "kundenserver.de", "ionos.de", "ionos.com",
+    "ionos.co.uk", "mail.com", "1and1.com", "1und1.de",
+)  # fmt: skip
+COREMAIL = ("coremail.cn", "netease.com", "163.com", "126.com", "yeah.net")  # NetEase and Coremail
+KDDI = ("ezweb.ne.jp", "au.com")  # au by KDDI
+MESSAGELABS = ("messagelabs.com",)  # Broadcom (Symantec) Email Security.cloud
 
-# Phrases, matched against lower-cased text. They are signs, never proof on their own: each row
-# that uses one also says which reply class and stage it may judge.
-_BLOCKLIST_SIGNS = (
-    r"\b(?:spamhaus|spamcop|sorbs|abuseat|abusix|uceprotect|barracuda\w*|cloudmark|proofpoint)\b",
-    r"\b(?:dnsbl|rbl|blocklist\w*|blacklist\w*|denylist\w*)\b",
-    r"\b(?:block|black|deny)\s+list",
-    r"\bblocked\b|\bbanned\b|\breputation\b|\bspam\w*|\bunsolicited\b|\bjunk\b|\bcomplaints?\b",
+_MAILBOX_UNAVAILABLE = words.any_of(r"\bmailbox\s+unavailable\b")
+_UNITED_INTERNET_UNKNOWN = words.any_of(
+    r"^(?:<[^>]*>:?\s*)?requested\s+action\s+not\s+taken:?\s*mailbox\s+unavailable\.?$"
 )
-_BLOCKLIST = _any(*_BLOCKLIST_SIGNS)
-_ABOUT_US = _any(
-    *_BLOCKLIST_SIGNS,
-    r"\bpolic(?:y|ies)\b|\bprohibit\w*|\b(?:not\s+|un)authori[sz]ed\b|\bdenied\b|\brefused\b",
-    r"\brelay(?:ing)?\s+(?:access\s+)?(?:denied|not\s+(?:permitted|allowed))|\bopen\s+relay\b",
-    r"\b(?:unable\s+to|do\s+not|does\s+not)\s+relay\b|\brcpthosts\b",
-    r"\bclient\s+host\b|\bip\b|\bhostname\b",
-    r"\byour\s+(?:host|server|network|domain|mail\s+server)\b",
-    r"\bhelo\b|\behlo\b|\breverse\s+dns\b|\bptr\b|\brdns\b",
-    r"\bspf\b|\bdkim\b|\bdmarc\b|\bauthenticat\w*|\b(?:start)?tls\b|\bencrypt\w*",
-    r"\bgr[ae]y-?\s?list\w*",
-    r"\brate\b|\btoo\s+(?:many|much|quickly|fast)\b|\bvolume\b|\bthrottl\w*",
-    r"\bsender\b|\bmail\s+from\b|\benvelope\s+from\b",
-)
-_GREYLIST = _any(r"\bgr[ae]y-?\s?list\w*")
-_RETRY_LATER = _any(
-    r"\b(?:try|retry|come\s+back)\b(?:\s+\S+){0,3}?\s+later\b",
-    r"\btry\s+again\s+in\s+\d",
-    r"\btemporarily\s+deferred\b",
-)
-_TOO_MANY_RECIPIENTS = _any(
-    r"\btoo\s+many\s+(?:recipients|rcpt)",
-    r"\brecipients?\s+(?:limit|count)\s+(?:exceeded|reached)",
-    r"\btry\s+this\s+recipient\s+in\s+a\s+separate\s+transaction\b",
-)
-_RECIPIENT_RATE = _any(r"\breceiving\s+mail\s+(?:too\s+quickly|at\s+a\s+rate)")
-_MIMECAST_GREYLIST = _any(r"\binternal\s+resources?\s+(?:are\s+)?temporarily\s+unavailable")
-_LOCAL_TROUBLE = _any(
-    r"\blocal\s+(?:error|problem)",
-    r"\bserver\s+(?:is\s+)?(?:too\s+)?busy\b",
-    r"\btemporary\s+(?:server|system|local)\s+(?:error|problem|failure)",
-    r"\btemporary\s+problem\b|\binsufficient\s+(?:system|disk)|\bsystem\s+resources\b",
-    r"\btime\s?out\b|\btimed\s+out\b",
-)
-_SMTPUTF8 = _any(
-    r"\bsmtputf-?8\b",
-    r"\bnon-ascii\s+(?:address|characters?)",
-    r"\butf-?8\s+(?:address(?:es)?\s+)?(?:is\s+|are\s+)?not\s+(?:supported|permitted|allowed)",
-)
-_NULL_MX = _any(r"\bnull\s*mx\b", r"\bdoes\s+not\s+accept\s+mail\b(?!\s+from)")
-_DBEB = _any(r"\brecipient\s+address\s+rejected:\s+access\s+denied\b")
-_OUTLOOK_UNKNOWN = _any(r"\bmailbox\s+unavailable\b.*\(s2017062302\)")
-_MAILBOX_FULL = _any(
-    r"\bover\s*quota\b|\bquota\s+(?:exceeded|full)\b|\bexceed(?:ed|s)?\s+(?:\w+\s+){0,2}quota\b",
-    r"\b(?:mail\s*box|inbox)\s+(?:is\s+)?(?:full|over\s+quota)\b",
-    r"\bout\s+of\s+storage\b|\bexceeded\s+storage\s+allocation\b|\bmailbox\s+size\s+limit\b",
-)
-_SENDER_QUOTA = _any(r"\bsubmission\s+quota\b|\bsending\s+(?:quota|limit)\b|\bdaily\b")
-_MAILBOX_OFF_SIGNS = (
-    r"\b(?:account|mailbox|user|address|recipient|inbox)\b[^.;:]{0,40}?"
-    r"\b(?:disabled|deactivated|suspended|inactive|frozen|locked|terminated|discontinued)\b",
-    r"\b(?:disabled|deactivated|suspended|inactive)\s+(?:e-?mail\s+)?"
-    r"(?:account|mailbox|user|recipient|address)\b",
-    r"\bno\s+longer\s+(?:valid|active|in\s+use|available)\b|\bis\s+(?:currently\s+)?suspended\b",
-)
-_MAILBOX_GONE_SIGNS = (
-    r"\b(?:user|recipient|mailbox|addressee|address|account)\s+(?:is\s+)?unknown\b",
-    r"\bunknown\s+(?:user|recipient|mailbox|addressee|local[\s-]?part|e-?mail\s+address|address)\b",
-    r"\bunknown\s+or\s+illegal\s+alias\b",
-    r"\bno\s+such\s+(?:user|recipient|mailbox|address|account|person|local\s+user)\b",
-    r"\b(?:user|recipient|mailbox|account|address|addressee)\b[^.;:]{0,60}?"
-    r"\b(?:does\s+not|doesn't|did\s+not)\s+exist\b",
-    r"\b(?:user|recipient|mailbox|account)\s+not\s+(?:found|known)\b",
-    r"\bnot\s+a\s+(?:valid|known)\s+(?:user|recipient|mailbox)\b",
-    r"\binvalid\s+(?:recipient|mailbox|user|addressee)\b",
-    r"\bmailbox\s+(?:not\s+found|not\s+present|invalid)\b",
-    r"\b(?:recipient\s+)?address\s+rejected\b|\brecipient\s+rejected\b",
-    r"\bunrout(?:e)?able\s+address\b",
-    r"\buser\s+doesn't\s+have\s+an?\s+[\w.-]+\s+account\b",
-    r"\bno\s+(?:mailbox|account)\s+(?:here\s+)?by\s+that\s+name\b",
-    r"\bresolver\.adr\.(?:recipientnotfound|exrecipnotfound)\b",
-    r"\butilisateur\s+inconnu\b",
-)
-_MAILBOX_OFF = _any(*_MAILBOX_OFF_SIGNS)
-_MAILBOX_GONE = _any(*_MAILBOX_GONE_SIGNS)
-_MAILBOX_GONE_OR_OFF = _any(*_MAILBOX_GONE_SIGNS, *_MAILBOX_OFF_SIGNS)
+_COREMAIL_UNKNOWN = words.any_of(r"^mailbox\s+unavailable\.?$")
+_YANDEX_UNKNOWN = words.any_of(r"^no\s+such\s+user!?$")
+_MESSAGELABS_UNKNOWN = words.any_of(r"^recipient\s+mailbox\s+is\s+not\s+allowed\b")
+_KDDI_FILTER = words.any_of(r"^:\s*user\s+unknown\b")
+# What keeps words about a missing mailbox from deciding: a sign about us, a full mailbox (it
+# exists), or a mailbox on hold (it exists, held).
+_NOT_GONE = (words.ABOUT_US, words.MAILBOX_FULL, words.ON_HOLD)
+_NOT_GONE_STRONG = (words.ABOUT_US_STRONG, words.MAILBOX_FULL, words.ON_HOLD)
+_ABOUT_US_OR_HELD = (words.ABOUT_US, words.ON_HOLD)
+_NOT_DISABLED = (
+    words.MAILBOX_GONE, words.ABOUT_US, words.MAILBOX_FULL, words.NOT_FOR_GOOD, words.ON_HOLD,
+)  # fmt: skip
+_ABOUT_US_OR_SENDER_QUOTA = (words.ABOUT_US, words.SENDER_QUOTA)
+_GONE_OR_REJECTED = (words.MAILBOX_GONE, words.ADDRESS_REJECTED)
 
 RCPT = Stage.RCPT
 ENVELOPE = (Stage.MAIL, Stage.RCPT)
@@ -219,8 +190,11 @@ GREYLISTED = Reason.GREYLISTED
 SENDER_BLOCKED = Reason.SENDER_BLOCKED
 TRANSIENT = Reason.TRANSIENT_NETWORK_FAULT
 UNKNOWN = Reason.UNKNOWN
+OTHER_DETAIL = ("5.0.0", "5.3.0", "5.5.0")  # RFC 3463 "other or undefined": the text decides
 
 # The first row that matches decides. Read it top to bottom: stage, class, enhanced code, text.
+# No generic prefix decides that a mailbox is missing: Postfix says "Recipient address rejected:"
+# for every restriction, so only the words after it count.
 TABLE: tuple[Row, ...] = (
     Row("not-a-final-reply", cls=0, reason=UNKNOWN,
         cite="RFC 5321 §4.2.1: only 2yz, 4yz and 5yz complete a command"),
@@ -228,13 +202,13 @@ TABLE: tuple[Row, ...] = (
     Row("utf8-5.6.7", stage=ENVELOPE, cls=5, enhanced="5.6.7",
         reason=Reason.SERVER_DOES_NOT_SUPPORT_INTERNATIONAL_MAILBOXES,
         cite="RFC 6531, RFC 3463 registry X.6.7: non-ASCII addresses not permitted"),
-    Row("utf8-text", stage=ENVELOPE, cls=5, text=_SMTPUTF8,
+    Row("utf8-text", stage=ENVELOPE, cls=5, text=words.SMTPUTF8,
         reason=Reason.SERVER_DOES_NOT_SUPPORT_INTERNATIONAL_MAILBOXES,
         cite="RFC 6531 §3.4; Postfix '555 5.5.4 Unsupported option: SMTPUTF8'"),
     # 1. Stage: a reply to anything but RCPT TO is about our session, never about the mailbox.
     Row("session-2xx", stage=NOT_RCPT, cls=2, reason=UNKNOWN,
         cite="RFC 5321 §3.3: only RCPT TO names the mailbox; an earlier 2yz says nothing of it"),
-    Row("session-greylisted", stage=NOT_RCPT, cls=4, text=_GREYLIST, reason=GREYLISTED,
+    Row("session-greylisted", stage=NOT_RCPT, cls=4, text=words.GREYLIST, reason=GREYLISTED,
         cite="RFC 6647 §2.1: greylisting may defer at MAIL FROM or DATA (milter-greylist)"),
     Row("session-4xx", stage=NOT_RCPT, cls=4, reason=TRANSIENT,
         cite="RFC 5321 §4.2.1: 4yz is transient; §3.8: 421 closes the channel"),
@@ -253,120 +227,187 @@ TABLE: tuple[Row, ...] = (
     # 3. RCPT TO 4yz: transient by definition, so never a verdict on the mailbox.
     Row("rcpt-x.5.3", stage=RCPT, cls=(4, 5), enhanced="*.5.3", reason=TRANSIENT,
         cite="RFC 3463 X.5.3 too many recipients; RFC 5321 §4.5.3.1.10: fewer per transaction"),
-    Row("rcpt-too-many-recipients", stage=RCPT, cls=(4, 5), text=_TOO_MANY_RECIPIENTS,
+    Row("rcpt-too-many-recipients", stage=RCPT, cls=(4, 5), text=words.TOO_MANY_RECIPIENTS,
         reason=TRANSIENT, cite="RFC 5321 §4.5.3.1.10: 452 (or 552) too many recipients"),
-    Row("rcpt-recipient-rate", stage=RCPT, cls=(4, 5), text=_RECIPIENT_RATE, reason=TRANSIENT,
+    Row("rcpt-recipient-rate", stage=RCPT, cls=(4, 5), text=words.RECIPIENT_RATE, reason=TRANSIENT,
         cite="Gmail 4.2.1 and Yahoo 'receiving mail too quickly': the mailbox is busy; ask later"),
-    Row("rcpt-greylisted", stage=RCPT, cls=4, text=_GREYLIST, reason=GREYLISTED,
+    Row("rcpt-greylisted", stage=RCPT, cls=4, text=words.GREYLIST, reason=GREYLISTED,
         cite="RFC 6647; postgrey '450 4.2.0 Greylisted', milter-greylist '451 4.7.1 Greylisting'"),
     Row("rcpt-4xx-with-5.x.x", stage=RCPT, cls=4, enhanced="5.*.*", reason=TRANSIENT,
         cite="RFC 3463 §2: the classes disagree; the basic 4yz wins, so it is not permanent"),
-    Row("rcpt-4.2.2", stage=RCPT, cls=4, enhanced="4.2.2", unless=_SENDER_QUOTA,
+    Row("rcpt-4.2.2", stage=RCPT, cls=4, enhanced="4.2.2", unless=words.SENDER_QUOTA,
         reason=MAILBOX_FULL, cite="RFC 3463 X.2.2 mailbox full; Gmail '452 4.2.2 ... over quota'"),
+    Row("rcpt-4xx-full-text", stage=RCPT, cls=4, text=words.MAILBOX_FULL,
+        unless=_ABOUT_US_OR_SENDER_QUOTA, reason=MAILBOX_FULL,
+        cite="a deferral that says the mailbox is full (Dovecot quota_full_tempfail, qmail 'over "
+             "quota, try later'): it exists but cannot take mail now"),
     Row("rcpt-421", stage=RCPT, code=421, reason=TRANSIENT,
         cite="RFC 5321 §3.8: 421 service not available, closing the channel"),
     Row("rcpt-4.3.x-4.4.x", stage=RCPT, cls=4, enhanced=("4.3.*", "4.4.*"), reason=TRANSIENT,
         cite="RFC 3463 X.3.x mail system and X.4.x network and routing status"),
-    Row("rcpt-mimecast-greylisting", stage=RCPT, cls=4, text=_MIMECAST_GREYLIST,
+    Row("rcpt-mimecast-greylisting", stage=RCPT, cls=4, text=words.MIMECAST_GREYLIST,
         reason=GREYLISTED,
         cite="Mimecast SMTP error codes: '451 Internal resources are temporarily unavailable'"),
-    Row("rcpt-4xx-about-us", stage=RCPT, cls=4, text=_ABOUT_US, reason=TRANSIENT,
+    Row("rcpt-4xx-about-us", stage=RCPT, cls=4, text=words.ABOUT_US, reason=TRANSIENT,
         cite="a temporary block of our IP, name or sender (Postfix 4.7.1, Microsoft 4.7.650)"),
-    Row("rcpt-4xx-local-error", stage=RCPT, cls=4, text=_LOCAL_TROUBLE, reason=TRANSIENT,
+    Row("rcpt-4xx-local-error", stage=RCPT, cls=4, text=words.LOCAL_TROUBLE, reason=TRANSIENT,
         cite="RFC 5321 §4.2.2: 451 local error in processing; Microsoft '4.7.500 Server busy'"),
-    Row("rcpt-4xx-mailbox-text", stage=RCPT, cls=4, text=_MAILBOX_GONE_OR_OFF, reason=TRANSIENT,
+    Row("rcpt-4xx-mailbox-text", stage=RCPT, cls=4, text=words.MAILBOX_GONE_OR_OFF,
+        reason=TRANSIENT,
         cite="RFC 5321 §4.2.1: a 4yz 'user unknown' is a soft reject (Postfix soft_bounce)"),
     Row("rcpt-4.7.1-4.2.0", stage=RCPT, cls=4, enhanced=("4.7.1", "4.2.0"), reason=GREYLISTED,
         cite="RFC 3463 X.7.1, X.2.0: the codes greylisters defer with (postgrey, sqlgrey)"),
-    Row("rcpt-retry-later", stage=RCPT, cls=4, text=_RETRY_LATER, reason=GREYLISTED,
+    Row("rcpt-retry-later", stage=RCPT, cls=4, text=words.RETRY_LATER, reason=GREYLISTED,
         cite="RFC 6647 §2.1: a deferral that asks us back later (OpenBSD spamd 451)"),
     Row("rcpt-4xx", stage=RCPT, cls=4, reason=TRANSIENT,
         cite="RFC 5321 §4.2.1: 4yz is a transient negative completion"),
     # 4. RCPT TO 5yz: the enhanced code first, then the text; a sign about us always wins.
     Row("rcpt-5xx-with-4.x.x", stage=RCPT, cls=5, enhanced="4.*.*", reason=UNKNOWN,
         cite="RFC 3463 §2: the classes disagree; a server that contradicts itself proves nothing"),
-    Row("rcpt-null-mx", stage=RCPT, cls=5, text=_NULL_MX, unless=_ABOUT_US,
+    Row("rcpt-null-mx", stage=RCPT, cls=5, text=words.NULL_MX, unless=words.ABOUT_US,
         reason=Reason.DOMAIN_DOES_NOT_ACCEPT_MAIL,
-        cite="RFC 7505 §4.2: 556 5.1.10 recipient address has null MX"),
-    Row("rcpt-microsoft-dbeb", stage=RCPT, cls=5, enhanced="5.4.1", text=_DBEB,
-        unless=_BLOCKLIST, reason=MAILBOX_DOES_NOT_EXIST,
+        cite="RFC 7505 §4.2: 556 5.1.10 recipient address has null MX; RFC 7504 §3: 521/556 "
+             "'does not accept mail'"),
+    Row("rcpt-microsoft-dbeb", stage=RCPT, cls=5, enhanced="5.4.1", text=words.DBEB,
+        unless=words.BLOCKLIST, reason=MAILBOX_DOES_NOT_EXIST,
         cite="Exchange Online Directory-Based Edge Blocking: not in the tenant's directory"),
-    Row("rcpt-outlook-s2017062302", stage=RCPT, cls=5, enhanced="5.5.0", text=_OUTLOOK_UNKNOWN,
-        unless=_BLOCKLIST, reason=MAILBOX_DOES_NOT_EXIST,
+    Row("rcpt-outlook-s2017062302", stage=RCPT, cls=5, enhanced="5.5.0", text=words.OUTLOOK_UNKNOWN,
+        unless=words.BLOCKLIST, reason=MAILBOX_DOES_NOT_EXIST,
         cite="Outlook.com '550 5.5.0 ... mailbox unavailable (S2017062302)': user unknown"),
-    Row("rcpt-5.7.x-mailbox-text", stage=RCPT, cls=5, enhanced="5.7.*", text=_MAILBOX_GONE_OR_OFF,
-        unless=_ABOUT_US, reason=UNKNOWN,
-        cite="RFC 3463 X.7.x is policy; Yandex says '5.7.1 No such user!' to every refusal"),
+    Row("rcpt-5.7.x-mailbox-text", stage=RCPT, cls=5, enhanced="5.7.*",
+        text=words.MAILBOX_GONE_OR_OFF, unless=words.ABOUT_US, reason=UNKNOWN,
+        cite="RFC 3463 X.7.x is policy: words about the mailbox under it prove nothing alone"),
     Row("rcpt-5.7.x", stage=RCPT, cls=5, enhanced="5.7.*", reason=SENDER_BLOCKED,
         cite="RFC 3463 X.7.x security or policy status; RFC 7372 X.7.20-X.7.26 authentication"),
     Row("rcpt-5.1.7-5.1.8", stage=RCPT, cls=5, enhanced=("5.1.7", "5.1.8"),
         reason=SENDER_BLOCKED,
         cite="RFC 3463 X.1.7, X.1.8 bad sender address (Postfix checks MAIL FROM at RCPT TO)"),
-    Row("rcpt-5.1.1", stage=RCPT, cls=5, enhanced="5.1.1", unless=_ABOUT_US,
-        reason=MAILBOX_DOES_NOT_EXIST, cite="RFC 3463 X.1.1 bad destination mailbox address"),
-    Row("rcpt-5.1.0", stage=RCPT, cls=5, enhanced="5.1.0", text=_MAILBOX_GONE, unless=_ABOUT_US,
+    Row("rcpt-address-form", stage=RCPT, cls=5, text=words.ADDRESS_FORM, unless=words.ABOUT_US,
+        reason=UNKNOWN,
+        cite="RFC 3463 X.1.3 syntax: a complaint about the address's form (chkuser '511 ... "
+             "invalid format (#5.1.1)'); the server's rule, not proof the mailbox is missing"),
+    Row("rcpt-5.1.1", stage=RCPT, cls=5, enhanced="5.1.1", text=words.MAILBOX_GONE,
+        unless=_NOT_GONE_STRONG, reason=MAILBOX_DOES_NOT_EXIST,
+        cite="RFC 3463 X.1.1 bad destination mailbox address, and words that say so"),
+    Row("rcpt-5.1.1-code-alone", stage=RCPT, cls=5, enhanced="5.1.1", unless=_NOT_GONE,
         reason=MAILBOX_DOES_NOT_EXIST,
-        cite="RFC 3463 X.1.0 other address status, with words about the recipient"),
-    Row("rcpt-5.1.10", stage=RCPT, cls=5, enhanced="5.1.10", unless=_ABOUT_US,
+        cite="RFC 3463 X.1.1 bad destination mailbox address (Comcast 'Not our Customer')"),
+    Row("rcpt-5.1.0", stage=RCPT, cls=5, enhanced="5.1.0", text=_GONE_OR_REJECTED,
+        unless=_ABOUT_US_OR_HELD, reason=MAILBOX_DOES_NOT_EXIST,
+        cite="RFC 3463 X.1.0 other address status, with words about the recipient (Cisco "
+             "'550 #5.1.0 Address rejected')"),
+    Row("rcpt-5.1.10", stage=RCPT, cls=5, enhanced="5.1.10", unless=_ABOUT_US_OR_HELD,
         reason=MAILBOX_DOES_NOT_EXIST,
         cite="Exchange Online '550 5.1.10 RESOLVER.ADR.RecipientNotFound'"),
     Row("rcpt-5.1.2-5.1.3-5.1.6", stage=RCPT, cls=5, enhanced=("5.1.2", "5.1.3", "5.1.6"),
         reason=UNKNOWN,
         cite="RFC 3463 X.1.2 destination system (its DNS, not ours), X.1.3 syntax, X.1.6 moved"),
-    Row("rcpt-5.2.1", stage=RCPT, cls=5, enhanced="5.2.1", unless=_ABOUT_US,
-        reason=MAILBOX_DISABLED, cite="RFC 3463 X.2.1 mailbox disabled, not accepting messages"),
-    Row("rcpt-5.2.2", stage=RCPT, cls=5, enhanced="5.2.2", unless=_SENDER_QUOTA,
+    Row("rcpt-5.2.1", stage=RCPT, cls=5, enhanced="5.2.1", text=words.MAILBOX_WORD,
+        unless=_ABOUT_US_OR_HELD, reason=MAILBOX_DISABLED,
+        cite="RFC 3463 X.2.1 mailbox disabled, when the text is about a mailbox (not AOL's "
+             "'521 5.2.1 will not accept delivery of this message')"),
+    Row("rcpt-5.2.2", stage=RCPT, cls=5, enhanced="5.2.2", unless=words.SENDER_QUOTA,
         reason=MAILBOX_FULL, cite="RFC 3463 X.2.2 mailbox full"),
+    Row("rcpt-5.2.3-5.2.4", stage=RCPT, cls=5, enhanced=("5.2.3", "5.2.4"),
+        unless=words.ABOUT_US, reason=UNKNOWN,
+        cite="RFC 3463 X.2.3 message length exceeds the mailbox's limit, X.2.4 mailing list "
+             "expansion problem: the mailbox exists"),
+    Row("rcpt-x.x.0-disabled-text", stage=RCPT, cls=5, enhanced=OTHER_DETAIL,
+        text=words.MAILBOX_OFF, unless=_NOT_DISABLED, reason=MAILBOX_DISABLED,
+        cite="RFC 3463 X.0.0, X.3.0, X.5.0 'other or undefined': the text says disabled "
+             "(La Poste '550 5.5.0 Boite du destinataire archivee')"),
+    Row("rcpt-x.x.0-mailbox-text", stage=RCPT, cls=5, enhanced=OTHER_DETAIL,
+        text=words.MAILBOX_GONE, unless=_NOT_GONE, reason=MAILBOX_DOES_NOT_EXIST,
+        cite="RFC 3463 X.0.0, X.3.0, X.5.0 'other or undefined': the text says no such user"),
     Row("rcpt-5.3-5.6", stage=RCPT, cls=5, enhanced=("5.3.*", "5.4.*", "5.5.*", "5.6.*"),
-        unless=_ABOUT_US, reason=UNKNOWN,
-        cite="RFC 3463 X.3 mail system, X.4 routing, X.5 protocol, X.6 content: not the mailbox"),
-    Row("rcpt-5xx-about-us", stage=RCPT, cls=5, text=_ABOUT_US, reason=SENDER_BLOCKED,
+        unless=words.ABOUT_US, reason=UNKNOWN,
+        cite="RFC 3463 X.3 mail system (X.3.4 too big), X.4 routing, X.5 protocol, X.6 content"),
+    Row("rcpt-5xx-about-us", stage=RCPT, cls=5, text=words.ABOUT_US, reason=SENDER_BLOCKED,
         cite="blocklists, reputation, policy, relaying (Spamhaus, Barracuda, Mimecast, Exim)"),
-    Row("rcpt-full-text", stage=RCPT, cls=5, text=_MAILBOX_FULL, unless=_SENDER_QUOTA,
+    Row("rcpt-5xx-protocol", stage=RCPT, code=(500, 501, 502, 503, 504, 555), reason=UNKNOWN,
+        cite="RFC 5321 §4.2.2: 500-504, 555 syntax and sequence; Mimecast documents '503 User "
+             "unknown' as a bad sequence or missing authentication"),
+    Row("rcpt-two-readings", stage=RCPT, cls=5, text=words.TWO_READINGS, reason=UNKNOWN,
+        cite="'user unknown or mailbox full': the reply itself does not know which"),
+    Row("rcpt-full-text", stage=RCPT, cls=5, text=words.MAILBOX_FULL, unless=words.SENDER_QUOTA,
         reason=MAILBOX_FULL,
         cite="RFC 5321 §4.2.2: 552 exceeded storage allocation; 'over quota', 'mailbox full'"),
-    Row("rcpt-disabled-text", stage=RCPT, cls=5, text=_MAILBOX_OFF, reason=MAILBOX_DISABLED,
+    Row("rcpt-disabled-text", stage=RCPT, cls=5, text=words.MAILBOX_OFF,
+        unless=(words.NOT_FOR_GOOD, words.ON_HOLD), reason=MAILBOX_DISABLED,
         cite="'mailbox is disabled', 'is no longer valid' (Yahoo, AOL, 163.com)"),
-    Row("rcpt-unknown-user-text", stage=RCPT, cls=5, text=_MAILBOX_GONE,
-        reason=MAILBOX_DOES_NOT_EXIST,
-        cite="'user unknown', 'no such user', 'unrouteable address' (Exim, Mimecast, Yahoo)"),
+    Row("rcpt-unknown-user-text", stage=RCPT, cls=5, text=words.MAILBOX_GONE,
+        unless=words.ON_HOLD, reason=MAILBOX_DOES_NOT_EXIST,
+        cite="'user unknown', 'no such user', 'unrouteable address' (Exim, Mimecast, Yahoo) and "
+             "the same in French, German, Spanish, Portuguese, Italian, Polish, Russian, Japanese"),
     Row("rcpt-550-bare", stage=RCPT, code=550, bare=True, reason=UNKNOWN,
         cite="RFC 5321 §4.2.2: 550 also means 'no access' or 'rejected for policy reasons'"),
     Row("unmatched", reason=UNKNOWN, cite="no row recognises it: unknown, never undeliverable"),
 )  # fmt: skip
 
+# Providers whose wording alone is ambiguous but whose MX host settles it. classify() reads these
+# rows first when it knows the host that answered; each speaks only for its provider's hosts and
+# only for RCPT TO 5yz replies.
+PROVIDERS: tuple[Row, ...] = (
+    Row("rcpt-outlook-com-5.5.0", stage=RCPT, cls=5, enhanced="5.5.0", host=OUTLOOK_COM,
+        text=_MAILBOX_UNAVAILABLE, unless=words.ABOUT_US, reason=MAILBOX_DOES_NOT_EXIST,
+        cite="Microsoft Exchange Online NDR reference: 550 5.5.0 'mailbox unavailable' from "
+             "Outlook.com hosts is a hotmail/outlook.com recipient not found (like 5.1.10)"),
+    Row("rcpt-yandex-no-such-user", stage=RCPT, cls=5, enhanced="5.7.1", host=YANDEX,
+        text=_YANDEX_UNKNOWN, reason=MAILBOX_DOES_NOT_EXIST,
+        cite="Yandex NwSMTP bb_client_rcpt.cpp: '550 5.7.1 No such user!' when the account lookup "
+             "finds no user; a blocked account gets 'Policy rejection on the target address'"),
+    Row("rcpt-united-internet-unavailable", stage=RCPT, code=550, bare=True,
+        host=UNITED_INTERNET, text=_UNITED_INTERNET_UNKNOWN, reason=MAILBOX_DOES_NOT_EXIST,
+        cite="GMX, WEB.DE, IONOS postmaster pages: a one-line '550 Requested action not taken: "
+             "mailbox unavailable' means the recipient does not exist; other refusals add lines"),
+    Row("rcpt-coremail-unavailable", stage=RCPT, code=550, bare=True, host=COREMAIL,
+        text=_COREMAIL_UNKNOWN, reason=MAILBOX_DOES_NOT_EXIST,
+        cite="Coremail reply codes: '550 Mailbox unavailable.' means no such mailbox"),
+    Row("rcpt-messagelabs-not-allowed", stage=RCPT, code=553, host=MESSAGELABS,
+        text=_MESSAGELABS_UNKNOWN, reason=MAILBOX_DOES_NOT_EXIST,
+        cite="Broadcom Email Security.cloud KB: '553 Recipient mailbox is not allowed' is an "
+             "invalid address in the recipient's domain"),
+    Row("rcpt-kddi-filter", stage=RCPT, cls=5, host=KDDI, text=_KDDI_FILTER, reason=UNKNOWN,
+        cite="au (KDDI) answers '550 : User unknown' without the address for its reception "
+             "filters; only '550 <address>: User unknown' is an unknown user (Sisimai for-kddi)"),
+)  # fmt: skip
+
 _BATCH_RULES = frozenset({"rcpt-x.5.3", "rcpt-too-many-recipients"})
 
 
-def classify(reply: Reply) -> Classification:
-    """The Reason a reply gives and the row that decided it. Never raises."""
-    facts = _facts(reply)
-    for row in TABLE:
+def classify(reply: Reply, *, host: str | None = None) -> Classification:
+    """The Reason a reply gives and the row that decided it. Never raises.
+
+    Args:
+        host: the MX host that answered; a few providers' rows speak only for their own hosts.
+    """
+    facts = _facts(reply, host)
+    for row in (*PROVIDERS, *TABLE) if facts.host else TABLE:
         if row.matches(facts):
             return Classification(row.reason, row.name)
     return Classification(UNKNOWN, "unmatched")
 
 
-def is_too_many_recipients(reply: Reply) -> bool:
+def is_too_many_recipients(reply: Reply, *, host: str | None = None) -> bool:
     """A 452 / X.5.3 "too many recipients": the batch must shrink; not a verdict on the address."""
-    return classify(reply).too_many_recipients
+    return classify(reply, host=host).too_many_recipients
 
 
-def catch_all_verdict(reply: Reply) -> bool | None:
+def catch_all_verdict(reply: Reply, *, host: str | None = None) -> bool | None:
     """What the reply to RCPT of an improbable random address says about the domain: True if
     accepted (a catch-all server), False if refused as an unknown mailbox, None otherwise
     (greylisting, "too many recipients", a policy refusal, a reply at another stage)."""
     if reply.stage is not Stage.RCPT:
         return None
-    return {SUCCESS: True, MAILBOX_DOES_NOT_EXIST: False}.get(classify(reply).reason)
+    return {SUCCESS: True, MAILBOX_DOES_NOT_EXIST: False}.get(classify(reply, host=host).reason)
 
 
-def is_greylisting(reply: Reply) -> bool:
+def is_greylisting(reply: Reply, *, host: str | None = None) -> bool:
     """A deferral that asks for the same client again later (RFC 6647)."""
-    return classify(reply).greylisting
+    return classify(reply, host=host).greylisting
 
 
-def _facts(reply: Reply) -> _Facts:
+def _facts(reply: Reply, host: str | None) -> _Facts:
     code = reply.code if isinstance(reply.code, int) else 0
     text = reply.text if isinstance(reply.text, str) else ""
     enhanced = None
@@ -375,11 +416,34 @@ def _facts(reply: Reply) -> _Facts:
         enhanced = None if rest else enhanced
     if enhanced is None:
         enhanced, _ = parse_enhanced(text)
+    if enhanced is None:
+        hashed = _HASH_CODE.search(text)
+        if hashed is not None:
+            enhanced = hashed.group(1)
+            if not text[: hashed.start()].strip():
+                text = text[hashed.end() :]
     cls = code // 100 if code // 100 in (2, 4, 5) else 0
-    return _Facts(reply.stage, code, cls, enhanced, _flatten(text))
+    name = host.strip().rstrip(".").lower() if isinstance(host, str) else ""
+    return _Facts(reply.stage, code, cls, enhanced, _flatten(text), name)
 
 
 def _flatten(text: str) -> str:
     # Multi-line replies repeat the enhanced code on every line (Gmail's "550-5.1.1 ...").
     lines = (parse_enhanced(line)[1] for line in text.replace("\u2019", "'").splitlines())
-    return " ".join(" ".join(lines).split()).lower()
+    flat = " ".join(" ".join(lines).split())
+    # A URL's path and query say nothing the reply's words do not ("?p=NoSuchUser", "?ip=...",
+    # "/policy.html"); its host may ("spamhaus.org"), so only the host stays.
+    flat = _URL.sub(r"\1", flat)
+    return _strip_latin_accents(flat).lower()
+
+
+def _strip_latin_accents(text: str) -> str:
+    """ "répertorié" -> "repertorie", "Empfänger" -> "Empfanger"; other scripts are kept whole."""
+    if text.isascii():
+        return text
+    kept: list[str] = []
+    for char in unicodedata.normalize("NFKD", text):
+        if unicodedata.combining(char) and kept and kept[-1].isascii():
+            continue
+        kept.append(char)
+    return unicodedata.normalize("NFC", "".join(kept))

@@ -30,6 +30,9 @@ _SMTP_STATE: dict[Reason, State] = {
     Reason.MAILBOX_DISABLED: State.UNDELIVERABLE,
     # RFC 6531 §3.4: without SMTPUTF8 the server cannot take a non-ASCII mailbox at all.
     Reason.SERVER_DOES_NOT_SUPPORT_INTERNATIONAL_MAILBOXES: State.UNDELIVERABLE,
+    # RFC 7505 §4.2: "556 5.1.10 Recipient address has null MX" (RFC 7504 §3: 556 or 521 "does
+    # not accept mail") says the domain takes no mail at all, the same verdict as a null MX in DNS.
+    Reason.DOMAIN_DOES_NOT_ACCEPT_MAIL: State.UNDELIVERABLE,
     Reason.MAILBOX_FULL: State.RISKY,
     Reason.GREYLISTED: State.UNKNOWN,
     Reason.SENDER_BLOCKED: State.UNKNOWN,

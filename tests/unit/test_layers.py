@@ -17,6 +17,7 @@ LAYERS: dict[str, float] = {
     "errors": 1,
     "config": 1,
     "datasets": 1,
+    "replywords": 0.5,  # the words of SMTP replies, for replies
     "replies": 1,
     "output": 1,
     "clock": 1,
