@@ -4,6 +4,8 @@ third-party libraries stay at their seam."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -41,15 +43,21 @@ LAYERS: dict[str, float] = {
     "streams": 5.5,  # the CLI's row streams
     "cli": 6,
     "__init__": 6,
-    "__main__": 7,  # runs the CLI
+    "service": 7,  # the HTTP service, a face over the engine's public surface
+    "commands": 8,  # the mailprobe command: the CLI's subcommands and the service's
+    "__main__": 9,  # runs the command
 }
 
 SEAMS: dict[str, set[str]] = {
     "dns": {"mx", "localworld", "doctor"},
     "aiosmtplib": {"smtp"},
-    "sqlite3": {"cache"},
+    "sqlite3": {"cache", "service"},
     "email_validator": {"syntax"},
 }
+
+# Face libraries: only the service package may import them, so `import engine` never does.
+SERVICE_ONLY = ("fastapi", "starlette", "uvicorn", "pydantic", "httpx", "standardwebhooks",
+                "multipart", "python_multipart")  # fmt: skip
 
 
 def _module_key(path: Path) -> str:
@@ -97,3 +105,49 @@ def test_third_party_libraries_stay_at_their_seam(path: Path) -> None:
         allowed = SEAMS.get(top)
         if allowed is not None:
             assert me in allowed, f"{me} imports {top}; only {sorted(allowed)} may"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ENGINE)))
+def test_face_libraries_stay_in_the_service(path: Path) -> None:
+    me = _module_key(path)
+    for name in _imports(path):
+        top = name.split(".")[0]
+        if top in SERVICE_ONLY:
+            assert me == "service", f"{me} imports {top}; only engine/service/ may"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ENGINE)))
+def test_nothing_below_the_command_imports_the_service(path: Path) -> None:
+    me = _module_key(path)
+    if LAYERS[me] >= LAYERS["commands"] or me == "service":
+        return
+    for name in _imports(path):
+        assert not name.startswith("engine.service"), f"{me} imports {name}"
+
+
+def test_service_command_module_is_light_at_import() -> None:
+    """`mailprobe verify` must not pay for FastAPI: the service's parsers import nothing heavy."""
+    code = (
+        "import sys, engine.commands, engine.service.command; "
+        f"heavy = [m for m in {SERVICE_ONLY!r} if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == ""
+
+
+def test_import_engine_pulls_in_no_face_library() -> None:
+    code = (
+        "import sys, engine; from engine import Verifier, Result, Config, verify; "
+        f"heavy = [m for m in {SERVICE_ONLY!r} if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    assert out.stdout.strip() == ""
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in out.stderr.splitlines()}
+    assert not imported & set(SERVICE_ONLY), imported & set(SERVICE_ONLY)
