@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -220,3 +221,11 @@ async def cancel_job(runner: JobRunner, store: Store, events: JobEvents, job: Jo
 def result_json_with_index(index: int, result_text: str) -> str:
     """`{"index": N, ...result}` without parsing the stored JSON again."""
     return '{"index":' + str(index) + "," + result_text[1:]
+
+
+async def settled_results(store: Store, job_id: str, limit: int) -> list[tuple[int, Result]]:
+    """Up to `limit` settled rows of a job as (index, Result), in input order."""
+    from engine.model import result_from_dict
+
+    rows = await store.settled_rows(job_id, -1, limit)
+    return [(r.index, result_from_dict(json.loads(r.result))) for r in rows]

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.service.runtime import Service
 from engine.service.store import KeyRecord
+from engine.service.webhooks import CallbackRefused, check_url_target
 
 
 class ApiError(Exception):
@@ -125,6 +126,17 @@ async def spool_body(request: Request, limit: int, directory: Path) -> IO[bytes]
         raise
     spool.seek(0)
     return spool
+
+
+async def checked_callback(service: Service, url: Any) -> str | None:
+    """A callback URL that passed the SSRF guard, or None when none was given; 400 otherwise."""
+    if url is None or url == "":
+        return None
+    try:
+        await check_url_target(url, allow_private=service.settings.allow_private_callbacks)
+    except CallbackRefused as exc:
+        raise ApiError(400, "bad_callback_url", str(exc)) from exc
+    return str(url)
 
 
 def _too_large(limit: int) -> ApiError:

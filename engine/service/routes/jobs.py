@@ -26,13 +26,13 @@ from engine.service.uploads import UploadError, json_emails
 from engine.service.web import (
     ApiError,
     authorize,
+    checked_callback,
     fields,
     media_type,
     native_key,
     service_of,
     spool_body,
 )
-from engine.service.webhooks import CallbackRefused, check_url_target
 
 router = APIRouter()
 
@@ -87,16 +87,6 @@ async def own_job(request: Request, job_id: str, key: KeyRecord) -> JobRecord:
     if job is None:
         raise ApiError(404, "job_not_found", f"no job {job_id} for this key")
     return job
-
-
-async def checked_callback(service: Service, url: Any) -> str | None:
-    if url is None or url == "":
-        return None
-    try:
-        await check_url_target(url, allow_private=service.settings.allow_private_callbacks)
-    except CallbackRefused as exc:
-        raise ApiError(400, "bad_callback_url", str(exc)) from exc
-    return str(url)
 
 
 def _metadata(value: Any, *, from_text: bool) -> Any:
