@@ -164,3 +164,47 @@ async def test_reacher_secret_header_and_its_400_habits(svc: Running) -> None:
     )
     assert good.status_code == 200 and good.json()["is_reachable"] == "safe"
     assert good.json()["input"] == "user1@shop.test"
+
+
+async def test_mailvalid_webhook_is_signed_with_hmac_hex_and_emailable_posts_its_url(
+    world: World, tmp_path: Path
+) -> None:
+    import hashlib
+    import hmac
+    import json
+
+    from tests.service.receiver import receiving
+
+    async with (
+        receiving() as receiver,
+        running(world, tmp_path, allow_private_callbacks=True, webhook_backoff_s=(0.05,)) as svc,
+    ):
+        c = svc.client
+        made = await c.post(
+            "/mailvalid/api/v1/bulk/verify",
+            json={
+                "emails": ["user1@shop.test", "ghost@shop.test"],
+                "webhook_url": receiver.url,
+                "webhook_secret": "s3cret",
+            },
+            headers={"X-API-Key": svc.key},
+        )
+        assert made.status_code == 202
+        batch = await c.post(
+            "/emailable/v1/batch",
+            json={"emails": ["user2@shop.test"], "url": receiver.url},
+            headers={"Authorization": f"Bearer {svc.key}"},
+        )
+        assert batch.status_code == 200
+        await receiver.wait_for(lambda got: len(got) >= 2)
+    by_kind = {("mailvalid" if "x-webhook-signature" in r.headers else "emailable"): r
+               for r in receiver.received}  # fmt: skip
+    mv = by_kind["mailvalid"]
+    expected = hmac.new(b"s3cret", mv.body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(mv.headers["x-webhook-signature"], expected)
+    body = json.loads(mv.body)
+    assert body["event"] == "bulk.completed"
+    assert [x["status"] for x in body["data"]["results"]] == ["valid", "invalid"]
+    em = json.loads(by_kind["emailable"].body)
+    assert em["status"] == "complete" and em["id"] == batch.json()["id"]
+    assert [e["email"] for e in em["emails"]] == ["user2@shop.test"]
