@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(PY) -m engine.demo
+	$(PY) -m engine.service.demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q

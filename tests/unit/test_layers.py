@@ -39,7 +39,7 @@ LAYERS: dict[str, float] = {
     "testing": 5,
     "localworld": 5,
     "doctor": 5,
-    "demo": 7,  # runs the CLI
+    "demo": 6.5,  # runs the CLI; the service demo reuses its mail world
     "streams": 5.5,  # the CLI's row streams
     "cli": 6,
     "__init__": 6,
