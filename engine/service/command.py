@@ -198,6 +198,9 @@ def _serve(args: argparse.Namespace) -> int:
         family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Accepted connections inherit it: a response's headers and body are written
+        # separately, and Nagle's algorithm would hold the body for the client's delayed ACK.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((args.host, args.port))
     except OSError as exc:
         print(f"mailprobe: error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)

@@ -73,6 +73,7 @@ class Service:
         self.limiter = RateLimiter(settings.rate_per_s, settings.burst)
         self.started_at = time.time()
         self._background: set[asyncio.Future[Any]] = set()
+        self._bulk_started = False
         self.cache: Any = None
         if config.cache_path is not None and config.check_dns:
             from engine.cache import SqliteCache
@@ -132,8 +133,8 @@ class Service:
         for task in list(self._background):
             task.cancel()
         await self.verifier.aclose()
-        if self.cache is not None and self.verifier._cache is not self.cache:
-            await self.cache.aclose()
+        if self.cache is not None and not self._bulk_started:
+            await self.cache.aclose()  # once the bulk checker has it, the Verifier closes it
         await self.store.aclose()
 
     async def __aenter__(self) -> Service:
@@ -166,6 +167,7 @@ class Service:
         return answer
 
     async def _bulk_check(self, raw: str) -> Result:
+        self._bulk_started = True
         return await self.verifier.bulk(cache=self.cache).check(raw)
 
     # -- jobs -------------------------------------------------------------------------------
