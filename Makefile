@@ -14,11 +14,12 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,dev]'
+	$(PY) -m pip install --quiet -e '.[test,dev,server]'
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m engine.demo
+	$(PY) -m engine.service.demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q

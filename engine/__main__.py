@@ -1,5 +1,5 @@
 """`python -m engine` runs the mailprobe command."""
 
-from engine.cli import main
+from engine.commands import main
 
 raise SystemExit(main())

@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from enum import IntEnum
 from pathlib import Path
@@ -75,7 +75,10 @@ class UsageError(Exception):
     """Bad arguments or unreadable input: exit code 2 with a clear message."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(
+    extend: Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None] | None = None,
+) -> argparse.ArgumentParser:
+    """The command's parser; `extend` adds more subcommands (engine.commands adds the service's)."""
     parser = argparse.ArgumentParser(
         prog="mailprobe",
         description="Verify email addresses without sending mail.",
@@ -85,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more on stderr")
     sub = parser.add_subparsers(dest="command", required=True)
     doctor.add_parser(sub)
+    if extend is not None:
+        extend(sub)
     v = sub.add_parser(
         "verify",
         help="verify addresses given as arguments or in a file",

@@ -53,6 +53,8 @@ CONFIG_ENV = "MAILPROBE_CONFIG"  # the config file, when --config is not given
 # Config fields holding structured values, read from their own file sections ([egresses.NAME],
 # [routes]) by engine.routing and from --proxy/--egress/--route by engine.egressopts.
 ROUTING_FIELDS = ("egresses", "routes")
+# Flags whose generic name is taken: `mailprobe serve --data-dir` is the service's database.
+_FLAG_NAMES = {"data_dir": "--lists-dir"}
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -87,7 +89,7 @@ class Knob:
 
     @property
     def flag(self) -> str:
-        return "--" + "-".join(self.path).replace("_", "-")
+        return _FLAG_NAMES.get(self.key) or "--" + "-".join(self.path).replace("_", "-")
 
     def expected(self) -> str:
         """What a value must look like, in words, for error messages."""

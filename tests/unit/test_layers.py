@@ -4,6 +4,8 @@ third-party libraries stay at their seam."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -42,25 +44,30 @@ LAYERS: dict[str, float] = {
     "egressopts": 5,  # --proxy / --egress / --route
     "selftest": 5,  # the egress self-test the doctor runs
     "doctor": 5.2,
-    "demo": 7,  # runs the CLI
+    "demo": 6.5,  # runs the CLI; the service demo reuses its mail world
     "streams": 5.5,  # the CLI's row streams
     "settings": 5.7,  # the CLI's and the service's settings: file, variables, flags
     "options": 5.8,  # a command-line flag per setting
     "cli": 6,
     "__init__": 6,
-    "__main__": 7,  # runs the CLI
     "service": 7,  # the HTTP service and its faces: above the engine, imported by nothing in it
+    "commands": 8,  # the mailprobe command: the CLI's subcommands and the service's
+    "__main__": 9,  # runs the command
 }
 
 SEAMS: dict[str, set[str]] = {
     "dns": {"mx", "localworld", "doctor"},
     "aiosmtplib": {"smtp"},
     "python_socks": {"egress"},
-    "sqlite3": {"cache"},
+    "sqlite3": {"cache", "service"},
     "email_validator": {"syntax"},
     "tomllib": {"settings"},
     "tomli": {"settings"},
 }
+
+# Face libraries: only the service package may import them, so `import engine` never does.
+SERVICE_ONLY = ("fastapi", "starlette", "uvicorn", "pydantic", "httpx", "standardwebhooks",
+                "multipart", "python_multipart")  # fmt: skip
 
 
 def _module_key(path: Path) -> str:
@@ -111,11 +118,49 @@ def test_third_party_libraries_stay_at_their_seam(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ENGINE)))
-def test_no_engine_module_imports_the_service(path: Path) -> None:
-    if _module_key(path) == "service":
+def test_face_libraries_stay_in_the_service(path: Path) -> None:
+    me = _module_key(path)
+    for name in _imports(path):
+        top = name.split(".")[0]
+        if top in SERVICE_ONLY:
+            assert me == "service", f"{me} imports {top}; only engine/service/ may"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ENGINE)))
+def test_nothing_below_the_command_imports_the_service(path: Path) -> None:
+    me = _module_key(path)
+    if LAYERS[me] >= LAYERS["commands"] or me == "service":
         return
     for name in _imports(path):
-        assert not name.startswith("engine.service"), f"{path.name} imports {name}"
+        assert not name.startswith("engine.service"), f"{me} imports {name}"
+
+
+def test_service_command_module_is_light_at_import() -> None:
+    """`mailprobe verify` must not pay for FastAPI: the service's parsers import nothing heavy."""
+    code = (
+        "import sys, engine.commands, engine.service.command; "
+        f"heavy = [m for m in {SERVICE_ONLY!r} if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == ""
+
+
+def test_import_engine_pulls_in_no_face_library() -> None:
+    code = (
+        "import sys, engine; from engine import Verifier, Result, Config, verify; "
+        f"heavy = [m for m in {SERVICE_ONLY!r} if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    assert out.stdout.strip() == ""
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in out.stderr.splitlines()}
+    assert not imported & set(SERVICE_ONLY), imported & set(SERVICE_ONLY)
 
 
 FACES = sorted((ENGINE / "service" / "faces").glob("[!_]*.py"))

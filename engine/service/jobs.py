@@ -1,0 +1,231 @@
+"""Bulk jobs: run through the Verifier's bulk checker in input order, rows stored as they settle.
+
+Each settled batch and the job's progress are written in one transaction, so after a crash
+(even `kill -9`) a restart picks the job up at its first unsettled row: every row is answered
+once, and no settled row is asked again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from engine.model import Result, State
+from engine.ordered import check_many
+from engine.output import jsonl_line
+from engine.service.events import Event, JobEvents
+from engine.service.store import (
+    CANCELLED,
+    COMPLETED,
+    FAILED,
+    RUNNING,
+    JobRecord,
+    Store,
+)
+
+log = logging.getLogger(__name__)
+
+_FLUSH_ROWS = 500  # settled rows per transaction...
+_FLUSH_S = 0.25  # ...or this often, whichever comes first
+
+Check = Callable[[str], Awaitable[Result]]
+Notify = Callable[[JobRecord, str], Awaitable[None]]  # (job, "job.started" | ...) -> webhooks
+
+
+def empty_counts() -> dict[str, dict[str, int]]:
+    return {"state": {s.value: 0 for s in State}, "reason": {}}
+
+
+def job_view(job: JobRecord, *, now: float | None = None) -> dict[str, Any]:
+    """The job as the native API shows it."""
+    now = time.time() if now is None else now
+    counts = job.counts or empty_counts()
+    eta: float | None = None
+    if job.status == RUNNING and job.started and job.processed:
+        rate = job.processed / max(now - job.started, 1e-6)
+        eta = round((job.total - job.processed) / rate, 1) if rate > 0 else None
+    elif job.status == COMPLETED:
+        eta = 0.0
+    return {
+        "id": job.id,
+        "status": job.status,
+        "total": job.total,
+        "processed": job.processed,
+        "percent": round(100.0 * job.processed / job.total, 2) if job.total else 100.0,
+        "counts": dict(counts.get("state", {})),
+        "reasons": dict(counts.get("reason", {})),
+        "eta_s": eta,
+        "created_at": job.created,
+        "started_at": job.started,
+        "finished_at": job.finished,
+        "metadata": job.metadata,
+        "callback_url": job.callback_url,
+        "error": job.error,
+    }
+
+
+class JobRunner:
+    """Runs queued jobs, at most `max_running` at once, all through one shared bulk checker."""
+
+    def __init__(
+        self,
+        store: Store,
+        check: Check,
+        events: JobEvents,
+        notify: Notify,
+        *,
+        window: int,
+        max_running: int,
+        progress_every_s: float,
+        event_every_s: float,
+        on_row: Callable[[Result], None] = lambda r: None,
+    ) -> None:
+        self._store = store
+        self._check = check
+        self._events = events
+        self._notify = notify
+        self._window = window
+        self._slots = asyncio.Semaphore(max_running)
+        self._progress_every_s = progress_every_s
+        self._event_every_s = event_every_s
+        self._on_row = on_row
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    async def resume(self) -> int:
+        """Queue the jobs a previous process left unfinished; returns how many."""
+        jobs = await self._store.unfinished_jobs()
+        for job in jobs:
+            self.submit(job.id)
+        return len(jobs)
+
+    def submit(self, job_id: str) -> None:
+        if job_id not in self._tasks:
+            task = asyncio.ensure_future(self._guarded(job_id))
+            self._tasks[job_id] = task
+            task.add_done_callback(lambda _: self._tasks.pop(job_id, None))
+
+    def running(self) -> int:
+        return len(self._tasks)
+
+    async def cancel(self, job_id: str) -> bool:
+        """Stop a job; True if it was queued or running here."""
+        task = self._tasks.get(job_id)
+        if task is None:
+            return False
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return True
+
+    async def aclose(self) -> None:
+        """Stop every job without marking it: the next start resumes them."""
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _guarded(self, job_id: str) -> None:
+        async with self._slots:
+            job = await self._store.job(job_id)
+            if job is None or job.status not in ("queued", "running"):
+                return
+            try:
+                await self._run(job)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a bug or a broken disk: the job fails, the service stays
+                log.exception("job %s failed", job_id)
+                await self._finish(job_id, FAILED, f"internal error: {type(exc).__name__}")
+
+    async def _finish(self, job_id: str, status: str, error: str | None = None) -> None:
+        await self._store.set_status(job_id, status, error=error)
+        job = await self._store.job(job_id)
+        if job is None:
+            return
+        self._events.publish(job_id, Event(status, job_view(job)))
+        if status in (COMPLETED, FAILED):
+            await self._notify(job, "job." + status)
+
+    async def _run(self, job: JobRecord) -> None:
+        first_start = job.started is None
+        await self._store.set_status(job.id, RUNNING, started=True)
+        fresh = await self._store.job(job.id)
+        if fresh is None:
+            return
+        job = fresh
+        self._events.publish(job.id, Event("started", job_view(job)))
+        if first_start:
+            await self._notify(job, "job.started")
+        counts = job.counts if job.counts.get("state") else empty_counts()
+        processed = job.processed
+        settled: list[tuple[int, str]] = []
+        last_flush = last_event = last_hook = time.monotonic()
+
+        async def flush() -> None:
+            nonlocal settled
+            if settled:
+                batch, settled = settled, []
+                await self._store.settle(job.id, batch, processed, counts)
+
+        rows = self._store.pending_rows(job.id)
+        async for (idx, _raw), result in check_many(
+            rows, lambda item: self._check(item[1]), window=self._window
+        ):
+            settled.append((idx, jsonl_line(result)))
+            processed += 1
+            _count(counts, result)
+            self._on_row(result)
+            now = time.monotonic()
+            if len(settled) >= _FLUSH_ROWS or now - last_flush >= _FLUSH_S:
+                await flush()
+                last_flush = now
+                if now - last_event >= self._event_every_s or now - last_hook >= (
+                    self._progress_every_s
+                ):
+                    current = await self._store.job(job.id)
+                    if current is not None:
+                        if now - last_event >= self._event_every_s:
+                            last_event = now
+                            self._events.publish(job.id, Event("progress", job_view(current)))
+                        if now - last_hook >= self._progress_every_s:
+                            last_hook = now
+                            await self._notify(current, "job.progress")
+        await flush()
+        await self._finish(job.id, COMPLETED)
+
+
+def _count(counts: dict[str, dict[str, int]], result: Result) -> None:
+    states = counts.setdefault("state", {})
+    states[result.state.value] = states.get(result.state.value, 0) + 1
+    reasons = counts.setdefault("reason", {})
+    reasons[result.reason.value] = reasons.get(result.reason.value, 0) + 1
+
+
+async def cancel_job(runner: JobRunner, store: Store, events: JobEvents, job: JobRecord) -> None:
+    """Cancel a queued or running job; the rows settled so far stay readable."""
+    await runner.cancel(job.id)
+    if job.status in ("queued", "running"):
+        await store.set_status(job.id, CANCELLED)
+        fresh = await store.job(job.id)
+        if fresh is not None:
+            events.publish(job.id, Event(CANCELLED, job_view(fresh)))
+
+
+def result_json_with_index(index: int, result_text: str) -> str:
+    """`{"index": N, ...result}` without parsing the stored JSON again."""
+    return '{"index":' + str(index) + "," + result_text[1:]
+
+
+async def settled_results(store: Store, job_id: str, limit: int) -> list[tuple[int, Result]]:
+    """Up to `limit` settled rows of a job as (index, Result), in input order."""
+    from engine.model import result_from_dict
+
+    rows = await store.settled_rows(job_id, -1, limit)
+    return [(r.index, result_from_dict(json.loads(r.result))) for r in rows]
