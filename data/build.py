@@ -13,6 +13,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 CURATED = ("roles.txt", "noreply.txt", "lookalikes.txt", "smtp_providers.txt", "free_extra.txt")
+# Curated lists whose entries stand in commented groups: never re-sorted.
+GROUPED = ("lookalikes.txt", "mail_domains.txt", "smtp_providers.txt", "free_extra.txt")
 
 
 def _write_list(path: Path, header: str, domains: set[str]) -> None:
@@ -44,7 +46,7 @@ def _tidy_curated(path: Path) -> None:
     for ln in lines:
         if ln.strip() and not ln.startswith("#"):
             seen.setdefault(ln.strip(), None)
-    if path.name in ("lookalikes.txt", "mail_domains.txt"):
+    if path.name in GROUPED:
         return  # these keep their groups and inline comments in the order written
     path.write_text("\n".join([*head, *sorted(seen)]) + "\n", encoding="utf-8")
 

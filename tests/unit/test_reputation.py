@@ -42,6 +42,38 @@ def test_free_providers(ds: Datasets, domain: str) -> None:
     assert reputation_flags(_addr("bob", domain), ds).free is True
 
 
+@pytest.mark.parametrize(
+    "domain",
+    [
+        # Country domains of the big providers.
+        "hotmail.be", "hotmail.gr", "outlook.com.ar", "live.hk", "yahoo.co.uk", "yahoo.com.br",
+        "gmx.fr", "gmx.co.uk", "gmx.at", "yandex.by", "yandex.kz", "ya.ru", "aol.de", "aol.co.uk",
+        "mail.ru", "bk.ru", "inbox.ru", "naver.com", "qq.com", "163.com", "126.com", "vip.qq.com",
+        # Privacy-focused providers.
+        "proton.me", "protonmail.ch", "pm.me", "tuta.com", "tutanota.com", "tutanota.de",
+        "posteo.de", "posteo.com", "posteo.eu", "mailbox.org", "disroot.org", "riseup.net",
+        "startmail.com", "fastmail.com", "hushmail.me", "runbox.no", "kolabnow.com",
+    ],
+)  # fmt: skip
+def test_free_list_covers_country_and_privacy_providers(ds: Datasets, domain: str) -> None:
+    assert reputation_flags(_addr("bob", domain), ds).free is True
+
+
+@pytest.mark.parametrize(
+    "domain", ["microsoft.com", "google.com", "yahooinc.com", "posteo.de.example", "gmx.example"]
+)
+def test_providers_corporate_domains_are_not_free(ds: Datasets, domain: str) -> None:
+    assert reputation_flags(_addr("bob", domain), ds).free is False
+
+
+def test_every_curated_free_domain_reaches_the_free_list(ds: Datasets) -> None:
+    from engine.datasets import read_lines
+
+    extra = set(read_lines(ds.data_dir / "free_extra.txt"))
+    assert len(extra) >= 100
+    assert sorted(d for d in extra if d not in ds.free and d not in ds.disposable) == []
+
+
 def test_corporate_domain_has_no_domain_flags(ds: Datasets) -> None:
     flags = reputation_flags(_addr("bob", "python.org"), ds)
     assert (flags.disposable, flags.free) == (False, False)
