@@ -85,7 +85,17 @@ class Datasets:
     @property
     def mail_domains(self) -> dict[str, float]:
         """Popular mail domains with a relative popularity weight (the typo targets)."""
-        result: dict[str, float] = self._get("mail_domains", self._load_weighted)
+        result: dict[str, float] = self._get(
+            "mail_domains", lambda: self._load_weighted("mail_domains.txt")
+        )
+        return result
+
+    @property
+    def suffixes(self) -> dict[str, float]:
+        """Common public suffixes with a weight: targets for a mistyped suffix of any domain."""
+        result: dict[str, float] = self._get(
+            "suffixes", lambda: self._load_weighted("suffixes.txt")
+        )
         return result
 
     @property
@@ -111,9 +121,9 @@ class Datasets:
         sld = self.psl.get_sld(domain, wildcard=True, strict=False)
         return str(sld) if sld else domain
 
-    def _load_weighted(self) -> dict[str, float]:
+    def _load_weighted(self, filename: str) -> dict[str, float]:
         weights: dict[str, float] = {}
-        for line in read_lines(self.data_dir / "mail_domains.txt"):
+        for line in read_lines(self.data_dir / filename):
             parts = line.split()
             weights[parts[0]] = float(parts[1]) if len(parts) > 1 else 1.0
         return weights
