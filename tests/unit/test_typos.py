@@ -9,8 +9,10 @@ from pathlib import Path
 import publicsuffix2
 import pytest
 
+from engine.config import OFFLINE
 from engine.datasets import PSL_FILE, Datasets, default_data_dir
 from engine.typos import TypoCorrector, keyboard_distance
+from engine.verifier import Verifier
 
 LABELLED = Path(__file__).resolve().parent.parent / "data" / "typos_labelled.tsv"
 
@@ -384,3 +386,26 @@ def test_keyboard_distance_prefers_the_slips_people_make() -> None:
     assert keyboard_distance("fmail", "gmail") > keyboard_distance("gmaik", "gmail")
     # Two extra letters are two slips, even when they double each other.
     assert keyboard_distance("frecce", "free") >= 2 * 0.9
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("john@gmailcom", "john@gmail.com"),
+        ("john@gmail,com", "john@gmail.com"),
+        ("John.Smith@hotmail,co.uk", "John.Smith@hotmail.co.uk"),
+        ("jane@acme,com", "jane@acme.com"),
+        ("jane@gmail.con", "jane@gmail.com"),
+        ("jane@acme.con", "jane@acme.com"),
+    ],
+)
+def test_result_suggests_the_whole_address_even_for_invalid_input(typed: str, meant: str) -> None:
+    r = Verifier(OFFLINE).check_offline(typed)
+    assert (r.did_you_mean, r.did_you_mean_domain) == (meant, meant.split("@")[1])
+
+
+@pytest.mark.parametrize("typed", ["john@@gmail,com", "jo hn@gmail,com", "john@", "@gmail,com"])
+def test_invalid_input_with_a_broken_local_part_gets_no_suggestion(typed: str) -> None:
+    r = Verifier(OFFLINE).check_offline(typed)
+    assert r.email is None
+    assert r.did_you_mean is None
