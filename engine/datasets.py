@@ -1,4 +1,5 @@
-"""The lists in data/ (disposable, free, role, no-reply, mail domains, providers) and the PSL.
+"""The lists in data/ (disposable, free, role, no-reply, mail domains, providers, names) and
+the PSL.
 
 Each file is read on first use and kept by the Datasets object that a Verifier owns; nothing is
 read at import time and nothing here is module-global.
@@ -105,6 +106,20 @@ class Datasets:
         return result
 
     @property
+    def given_names(self) -> dict[str, tuple[float, float]]:
+        """Given names -> (percent of men, percent of women) who bear them."""
+        result: dict[str, tuple[float, float]] = self._get("given_names", self._load_given)
+        return result
+
+    @property
+    def family_names(self) -> dict[str, float]:
+        """Family names -> percent of people who bear them."""
+        result: dict[str, float] = self._get(
+            "family_names", lambda: self._load_weighted("family_names.txt")
+        )
+        return result
+
+    @property
     def smtp_providers(self) -> tuple[tuple[str, str], ...]:
         """(MX host suffix, provider name) pairs, longest suffix first."""
         result: tuple[tuple[str, str], ...] = self._get("smtp_providers", self._load_providers)
@@ -127,6 +142,13 @@ class Datasets:
             parts = line.split()
             weights[parts[0]] = float(parts[1]) if len(parts) > 1 else 1.0
         return weights
+
+    def _load_given(self) -> dict[str, tuple[float, float]]:
+        names: dict[str, tuple[float, float]] = {}
+        for line in read_lines(self.data_dir / "given_names.txt"):
+            name, male, female = line.split()[:3]
+            names[name] = (float(male), float(female))
+        return names
 
     def _load_providers(self) -> tuple[tuple[str, str], ...]:
         pairs = []

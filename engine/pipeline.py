@@ -16,6 +16,7 @@ from engine.config import Config
 from engine.datasets import Datasets
 from engine.errors import AddressError, DnsError, EngineError, InternalError, NoPublicMxAddress
 from engine.model import Address, MxHost, ProbeOutcome, Reason, Result, State, Timings
+from engine.names import person_name
 from engine.reputation import reputation_flags
 from engine.syntax import clean_address, parse_address
 from engine.typos import TypoCorrector
@@ -66,7 +67,16 @@ def offline_findings(raw: str, deps: Deps) -> Findings:
     suggestion = None
     if deps.typos is not None and address.domain_literal is None:
         suggestion = deps.typos.suggest(address.ascii_domain)
-    return Findings(address=address, flags=flags, did_you_mean=suggestion)
+    # A role or no-reply address names a function, not a person.
+    name = None if flags.role else person_name(address.local, deps.datasets)
+    return Findings(
+        address=address,
+        flags=flags,
+        did_you_mean=suggestion,
+        first_name=name.first_name if name else None,
+        last_name=name.last_name if name else None,
+        gender=name.gender if name else None,
+    )
 
 
 def invalid_suggestion(raw: str, deps: Deps) -> tuple[str, str] | None:
