@@ -1,5 +1,6 @@
 """A person's given and family name read from an address's local part, and the given name's
 likely gender. Pure: the names lists come in (data/given_names.txt, data/family_names.txt).
+Display case is str.title(): "o'brien" -> "O'Brien", "mcdonald" -> "Mcdonald".
 
 Names are given only when the local part clearly splits into a given and a family name
 ("john.smith", "smith_john", "john.q.smith", "johnsmith" when one split stands out); the caller
@@ -9,7 +10,8 @@ asks for none for role and no-reply addresses. Gender only where the list is con
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from typing import NamedTuple
 
 from engine.datasets import Datasets
 
@@ -26,12 +28,15 @@ JOINED_RATIO = 20.0
 # "smith.john" is read family name first only when that reading is this much likelier.
 ORDER_RATIO = 4.0
 
-_SEPARATORS = re.compile(r"[._-]+")
-_NAME = re.compile(r"[a-z]+(?:'[a-z]+)?")
+_DIGITS = "0123456789"
+_NAME = re.compile(r"[a-z]+'[a-z]+")  # O'Brien
+_NONE = (0.0, 0.0)
+
+Given = Mapping[str, tuple[float, float]]  # name -> (percent of men, percent of women)
+Family = Mapping[str, float]  # name -> percent of people
 
 
-@dataclass(frozen=True, slots=True)
-class PersonName:
+class PersonName(NamedTuple):
     """Names read from a local part, in display case ("John", "Smith")."""
 
     first_name: str
@@ -50,22 +55,26 @@ def person_name(local: str, ds: Datasets) -> PersonName | None:
         return None
     if len(tokens) == 3 and len(tokens[1]) == 1:
         tokens = [tokens[0], tokens[2]]  # "john.q.smith": a middle initial
+    given, family = ds.given_names, ds.family_names
     if len(tokens) == 2:
-        pair = _pair(tokens[0], tokens[1], ds)
+        pair = _pair(tokens[0], tokens[1], given, family)
     elif len(tokens) == 1:
-        pair = _joined(tokens[0], ds)
+        pair = _joined(tokens[0], given, family)
     else:
         return None
     if pair is None:
         return None
-    given, family = pair
-    return PersonName(_display(given), _display(family), gender(given, ds))
+    first, last = pair
+    return PersonName(first.title(), last.title(), _gender(given.get(_key(first))))
 
 
 def gender(given: str, ds: Datasets) -> str | None:
     """ "male" or "female" when at least GENDER_CONFIDENCE of the name's bearers are of that
     sex (the lists count men and women alike), else None."""
-    shares = ds.given_names.get(_key(given))
+    return _gender(ds.given_names.get(_key(given)))
+
+
+def _gender(shares: tuple[float, float] | None) -> str | None:
     if shares is None:
         return None
     male, female = shares
@@ -79,41 +88,38 @@ def gender(given: str, ds: Datasets) -> str | None:
 
 def _tokens(local: str) -> list[str] | None:
     """The lower-case name-like parts of a local part, or None when it is no name at all."""
-    base = local.split("+", 1)[0].lower()
+    base = local.partition("+")[0]
     if not base.isascii():
         return None
-    letters = base.rstrip("0123456789")
+    base = base.lower()
+    letters = base.rstrip(_DIGITS)
     if len(base) - len(letters) > MAX_DIGITS:
         return None
-    tokens = [t for t in _SEPARATORS.split(letters) if t]
-    if not tokens or not all(_NAME.fullmatch(t) for t in tokens):
-        return None
-    return tokens
+    if "_" in letters or "-" in letters:
+        letters = letters.replace("_", ".").replace("-", ".")
+    tokens = letters.split(".")
+    if "" in tokens:
+        tokens = [t for t in tokens if t]
+    for token in tokens:
+        if not token.isalpha() and not _NAME.fullmatch(token):
+            return None  # digits inside, quotes, other symbols: no name
+    return tokens or None
 
 
 def _key(name: str) -> str:
-    return name.lower().replace("'", "")  # the lists spell O'Brien as OBRIEN
+    """The lists' spelling: lower case, O'Brien as OBRIEN."""
+    name = name.lower()
+    return name.replace("'", "") if "'" in name else name
 
 
-def _display(name: str) -> str:
-    return name.title()  # "o'brien" -> "O'Brien"
-
-
-def _given_share(name: str, ds: Datasets) -> float:
-    shares = ds.given_names.get(_key(name))
-    return max(shares) if shares else 0.0
-
-
-def _family_share(name: str, ds: Datasets) -> float:
-    return ds.family_names.get(_key(name), 0.0)
-
-
-def _pair(a: str, b: str, ds: Datasets) -> tuple[str, str] | None:
-    """(given, family) from two separated parts, in the order the lists find likelier."""
-    if len(_key(a)) < MIN_LETTERS or len(_key(b)) < MIN_LETTERS:
+def _pair(a: str, b: str, given: Given, family: Family) -> tuple[str, str] | None:
+    """(given, family) from two lower-case parts, in the order the lists find likelier."""
+    ka = a.replace("'", "") if "'" in a else a
+    kb = b.replace("'", "") if "'" in b else b
+    if len(ka) < MIN_LETTERS or len(kb) < MIN_LETTERS:
         return None
-    forward = _given_share(a, ds) * _family_share(b, ds)
-    backward = _given_share(b, ds) * _family_share(a, ds)
+    forward = max(given.get(ka, _NONE)) * family.get(kb, 0.0)
+    backward = max(given.get(kb, _NONE)) * family.get(ka, 0.0)
     if backward > forward * ORDER_RATIO:
         return b, a
     if forward > 0:
@@ -121,18 +127,20 @@ def _pair(a: str, b: str, ds: Datasets) -> tuple[str, str] | None:
     return None
 
 
-def _joined(token: str, ds: Datasets) -> tuple[str, str] | None:
+def _joined(token: str, given: Given, family: Family) -> tuple[str, str] | None:
     """(given, family) from a local part without separators, when one split stands out."""
-    key = _key(token)
-    if key != token or key in ds.given_names or key in ds.family_names:
+    if "'" in token or token in given or token in family:
         return None  # "johnson", "rosemary": one name, not two
     scored: list[tuple[float, str, str]] = []
     for i in range(JOINED_MIN_LETTERS, len(token) - JOINED_MIN_LETTERS + 1):
         head, tail = token[:i], token[i:]
-        for given, family in ((head, tail), (tail, head)):
-            g, f = _given_share(given, ds), _family_share(family, ds)
-            if g >= JOINED_GIVEN and f >= JOINED_FAMILY:
-                scored.append((g * f, given, family))
+        for first, last in ((head, tail), (tail, head)):
+            shares = given.get(first)
+            if shares is None or max(shares) < JOINED_GIVEN:
+                continue
+            share = family.get(last, 0.0)
+            if share >= JOINED_FAMILY:
+                scored.append((max(shares) * share, first, last))
     if not scored:
         return None
     scored.sort(reverse=True)
