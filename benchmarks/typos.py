@@ -1,10 +1,12 @@
 """Accuracy and speed of typo correction on tests/data/typos_labelled.tsv.
 
-    .venv/bin/python benchmarks/typos.py [--part all|tuning|held-out] [--errors] [--rounds 3]
+    .venv/bin/python benchmarks/typos.py [--part all|tuning|held-out] [--kinds] [--errors]
 
 Prints precision, recall and F1 for the whole labelled set, its tuning part and its held-out
 part (every fifth row), or only --part, then suggestions per second over a bulk-like stream of
-domains, cold (memo off) and warm (memo filled). With --errors it lists the wrong answers of --part
+domains, cold (memo off) and warm (memo filled). With --kinds it adds the figures of each kind
+of row (famous, name, suffix, dot, both, comma, short, tld; the negatives' kinds count wrong
+suggestions) for --part (default: all). With --errors it lists the wrong answers of --part
 (default: the tuning part, so the held-out rows stay unseen while tuning). Nothing is asserted.
 """
 
@@ -70,6 +72,21 @@ def score(
     return precision, recall, f1, wrong
 
 
+def print_kinds(tc: TypoCorrector, rows: list[tuple[str, str, str]]) -> None:
+    """Per kind of row: how many, how many suggested right, wrong, or not at all."""
+    table: dict[str, list[int]] = {}
+    for domain, expected, kind in rows:
+        got = tc.suggest(domain) or ""
+        counts = table.setdefault(kind, [0, 0, 0, 0])
+        counts[0] += 1
+        counts[1] += bool(got) and got == expected
+        counts[2] += bool(got) and got != expected
+        counts[3] += bool(expected) and not got
+    print(f"\n  {'kind':14s} {'rows':>5s} {'right':>6s} {'wrong':>6s} {'missed':>7s}")
+    for kind, (n, right, wrong, missed) in sorted(table.items()):
+        print(f"  {kind:14s} {n:5d} {right:6d} {wrong:6d} {missed:7d}")
+
+
 def stream(rows: list[tuple[str, str, str]], count: int, seed: int) -> list[str]:
     """A bulk-like mix: mostly big providers, some corporate domains, a few typos."""
     rng = random.Random(seed)
@@ -88,6 +105,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--part", choices=("all", "tuning", "held-out"), default=None)
     ap.add_argument("--errors", action="store_true", help="list the wrong answers of --part")
+    ap.add_argument("--kinds", action="store_true", help="figures for each kind of row")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--count", type=int, default=20000)
     args = ap.parse_args()
@@ -101,6 +119,8 @@ def main() -> None:
         p, r, f, _ = score(corrector(), part(rows, which))
         n = len(part(rows, which))
         print(f"  {which:9s} n={n:5d}  precision {p:.4f}  recall {r:.4f}  F1 {f:.4f}")
+    if args.kinds:
+        print_kinds(corrector(), part(rows, args.part or "all"))
     if args.errors:
         which = args.part or "tuning"
         _, _, _, wrong = score(corrector(), part(rows, which))

@@ -1,8 +1,8 @@
 """Rebuild the package-sourced lists in data/ from installed copies of their packages.
 
 Usage: python data/build.py SRC_DIR   (SRC_DIR holds the packages, as `make data` installs them)
-Hand-curated lists (roles, no-reply, mail domains, look-alikes, SMTP providers) are kept as they
-are; this script only sorts and de-duplicates them.
+Hand-curated lists (roles, no-reply, mail domains, look-alikes, SMTP providers, suffixes) are
+kept as they are; this script only sorts and de-duplicates them.
 """
 
 from __future__ import annotations
@@ -12,7 +12,22 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-CURATED = ("roles.txt", "noreply.txt", "lookalikes.txt", "smtp_providers.txt", "free_extra.txt")
+CURATED = (
+    "roles.txt",
+    "noreply.txt",
+    "lookalikes.txt",
+    "smtp_providers.txt",
+    "free_extra.txt",
+    "suffixes.txt",
+)
+# Curated lists whose entries stand in commented groups: never re-sorted.
+GROUPED = (
+    "lookalikes.txt",
+    "mail_domains.txt",
+    "smtp_providers.txt",
+    "free_extra.txt",
+    "suffixes.txt",
+)
 
 
 def _write_list(path: Path, header: str, domains: set[str]) -> None:
@@ -44,9 +59,54 @@ def _tidy_curated(path: Path) -> None:
     for ln in lines:
         if ln.strip() and not ln.startswith("#"):
             seen.setdefault(ln.strip(), None)
-    if path.name in ("lookalikes.txt", "mail_domains.txt"):
+    if path.name in GROUPED:
         return  # these keep their groups and inline comments in the order written
     path.write_text("\n".join([*head, *sorted(seen)]) + "\n", encoding="utf-8")
+
+
+def _census_names(path: Path) -> dict[str, float]:
+    """name -> percent of people, from a US Census 1990 `dist.*` file ("NAME  freq  cum  rank").
+
+    Names whose frequency rounds to 0.000 (rarer than about 1 in 200,000) are left out.
+    """
+    out: dict[str, float] = {}
+    for line in path.read_text(encoding="ascii").splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and float(parts[1]) > 0:
+            out[parts[0].lower()] = float(parts[1])
+    return out
+
+
+def _write_names(src: Path) -> str:
+    folder = src / "names"
+    male = _census_names(folder / "dist.male.first")
+    female = _census_names(folder / "dist.female.first")
+    family = _census_names(folder / "dist.all.last")
+    version = _version(src, "names")
+    source = (
+        f"# Source: PyPI names {version} (MIT), which ships the US Census Bureau's 1990 name\n"
+        "# frequency files (public domain). Rebuilt by `make data` (data/build.py); do not edit.\n"
+    )
+    given_lines = [
+        f"{n} {male.get(n, 0.0):.3f} {female.get(n, 0.0):.3f}"
+        for n in sorted(set(male) | set(female))
+    ]
+    (HERE / "given_names.txt").write_text(
+        "# Given names: `name male% female%`, the percent of US men and of US women with the name\n"
+        + source
+        + "\n".join(given_lines)
+        + "\n",
+        encoding="utf-8",
+    )
+    family_lines = [f"{n} {f:.3f}" for n, f in sorted(family.items())]
+    (HERE / "family_names.txt").write_text(
+        "# Family names: `name percent`, the percent of US people with the name\n"
+        + source
+        + "\n".join(family_lines)
+        + "\n",
+        encoding="utf-8",
+    )
+    return f"given names: {len(given_lines)}  family names: {len(family_lines)}  ({version})"
 
 
 def main(argv: list[str]) -> int:
@@ -85,11 +145,13 @@ def main(argv: list[str]) -> int:
     psl_src = src / "publicsuffixlist" / "public_suffix_list.dat"
     shutil.copyfile(psl_src, HERE / "public_suffix_list.dat")
 
+    names = _write_names(src)
+
     for name in CURATED:
         _tidy_curated(HERE / name)
     print(
         f"disposable: {len(blocklist)}  free: {len(whitelist - blocklist)}  "
-        f"psl: {_version(src, 'publicsuffixlist')}",
+        f"psl: {_version(src, 'publicsuffixlist')}  {names}",
         file=sys.stderr,
     )
     return 0

@@ -1,4 +1,5 @@
-"""The lists in data/ (disposable, free, role, no-reply, mail domains, providers) and the PSL.
+"""The lists in data/ (disposable, free, role, no-reply, mail domains, providers, names) and
+the PSL.
 
 Each file is read on first use and kept by the Datasets object that a Verifier owns; nothing is
 read at import time and nothing here is module-global.
@@ -85,13 +86,37 @@ class Datasets:
     @property
     def mail_domains(self) -> dict[str, float]:
         """Popular mail domains with a relative popularity weight (the typo targets)."""
-        result: dict[str, float] = self._get("mail_domains", self._load_weighted)
+        result: dict[str, float] = self._get(
+            "mail_domains", lambda: self._load_weighted("mail_domains.txt")
+        )
+        return result
+
+    @property
+    def suffixes(self) -> dict[str, float]:
+        """Common public suffixes with a weight: targets for a mistyped suffix of any domain."""
+        result: dict[str, float] = self._get(
+            "suffixes", lambda: self._load_weighted("suffixes.txt")
+        )
         return result
 
     @property
     def lookalikes(self) -> frozenset[str]:
         """Real, distinct mail domains that look like typos of popular ones (never corrected)."""
         result: frozenset[str] = self._get("lookalikes", lambda: self._set("lookalikes.txt"))
+        return result
+
+    @property
+    def given_names(self) -> dict[str, tuple[float, float]]:
+        """Given names -> (percent of men, percent of women) who bear them."""
+        result: dict[str, tuple[float, float]] = self._get("given_names", self._load_given)
+        return result
+
+    @property
+    def family_names(self) -> dict[str, float]:
+        """Family names -> percent of people who bear them."""
+        result: dict[str, float] = self._get(
+            "family_names", lambda: self._load_weighted("family_names.txt")
+        )
         return result
 
     @property
@@ -111,12 +136,19 @@ class Datasets:
         sld = self.psl.get_sld(domain, wildcard=True, strict=False)
         return str(sld) if sld else domain
 
-    def _load_weighted(self) -> dict[str, float]:
+    def _load_weighted(self, filename: str) -> dict[str, float]:
         weights: dict[str, float] = {}
-        for line in read_lines(self.data_dir / "mail_domains.txt"):
+        for line in read_lines(self.data_dir / filename):
             parts = line.split()
             weights[parts[0]] = float(parts[1]) if len(parts) > 1 else 1.0
         return weights
+
+    def _load_given(self) -> dict[str, tuple[float, float]]:
+        names: dict[str, tuple[float, float]] = {}
+        for line in read_lines(self.data_dir / "given_names.txt"):
+            name, male, female = line.split()[:3]
+            names[name] = (float(male), float(female))
+        return names
 
     def _load_providers(self) -> tuple[tuple[str, str], ...]:
         pairs = []

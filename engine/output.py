@@ -80,11 +80,15 @@ def table_row(result: Result) -> list[str]:
     shown = printable(result.input)
     if len(shown) > 48:
         shown = shown[:45] + "..."
+    # The whole corrected address, as long as it fits its column.
+    suggestion = printable(result.did_you_mean or "")
+    if len(suggestion) > 30:
+        suggestion = suggestion[:27] + "..."
     return [
         shown,
         result.state.value,
         result.reason.value,
-        result.did_you_mean or "",
+        suggestion,
         flag_words(result),
         f"{result.score:.2f}",
     ]

@@ -15,9 +15,10 @@ from typing import Protocol
 from engine.config import Config
 from engine.datasets import Datasets
 from engine.errors import AddressError, DnsError, EngineError, InternalError, NoPublicMxAddress
-from engine.model import Address, MxHost, ProbeOutcome, Reason, Result, Timings
+from engine.model import Address, MxHost, ProbeOutcome, Reason, Result, State, Timings
+from engine.names import person_name
 from engine.reputation import reputation_flags
-from engine.syntax import parse_address
+from engine.syntax import clean_address, parse_address
 from engine.typos import TypoCorrector
 from engine.verdict import Findings, decide, error_result
 
@@ -66,7 +67,42 @@ def offline_findings(raw: str, deps: Deps) -> Findings:
     suggestion = None
     if deps.typos is not None and address.domain_literal is None:
         suggestion = deps.typos.suggest(address.ascii_domain)
-    return Findings(address=address, flags=flags, did_you_mean=suggestion)
+    # A role or no-reply address names a function, not a person.
+    name = None if flags.role else person_name(address.local, deps.datasets)
+    return Findings(
+        address=address,
+        flags=flags,
+        did_you_mean=suggestion,
+        first_name=name.first_name if name else None,
+        last_name=name.last_name if name else None,
+        gender=name.gender if name else None,
+    )
+
+
+def invalid_suggestion(raw: str, deps: Deps) -> tuple[str, str] | None:
+    """(address, domain) that an input failing the syntax check was probably meant to be:
+    "john@gmail,com" and "john@gmailcom" -> ("john@gmail.com", "gmail.com"); else None."""
+    text = clean_address(raw) if deps.config.clean else raw.strip()
+    if deps.typos is None or "@" not in text:
+        return None
+    local, _, typed = text.rpartition("@")
+    domain = deps.typos.suggest(typed.lower())
+    if domain is None:
+        return None
+    try:
+        fixed = parse_address(f"{local}@{domain}")
+    except AddressError:
+        return None  # the local part is broken too: nothing to suggest
+    return fixed.ascii_email, fixed.ascii_domain
+
+
+def _invalid_result(
+    raw: str, exc: AddressError, deps: Deps, start: float, suggestion: tuple[str, str] | None
+) -> Result:
+    result = error_result(raw, exc, Timings(total_ms=elapsed_ms(start)))
+    if suggestion is None:
+        return result
+    return replace(result, did_you_mean=suggestion[0], did_you_mean_domain=suggestion[1])
 
 
 def check_offline(raw: str, deps: Deps) -> Result:
@@ -76,7 +112,7 @@ def check_offline(raw: str, deps: Deps) -> Result:
         findings = offline_findings(raw, deps)
         return decide(findings, deps.config, Timings(total_ms=elapsed_ms(start)))
     except AddressError as exc:
-        return error_result(raw, exc, Timings(total_ms=elapsed_ms(start)))
+        return _invalid_result(raw, exc, deps, start, invalid_suggestion(raw, deps))
     except Exception:  # a bug; this input still gets exactly one Result
         log.exception("internal error while checking an address")
         return error_result(raw, InternalError(), Timings(total_ms=elapsed_ms(start)))
@@ -99,7 +135,12 @@ async def check_with(raw: str, deps: Deps, online: Online) -> Result:
     try:
         findings = offline_findings(raw, deps)
     except AddressError as exc:
-        return error_result(raw, exc, Timings(total_ms=elapsed_ms(start)))
+        try:
+            suggestion = await _checked_suggestion(invalid_suggestion(raw, deps), deps)
+        except Exception:  # a bug; the input still gets its syntax verdict
+            log.exception("internal error while suggesting for %r", raw)
+            suggestion = None
+        return _invalid_result(raw, exc, deps, start, suggestion)
     except Exception:  # a bug; this input still gets exactly one Result
         log.exception("internal error while checking an address")
         return error_result(raw, InternalError(), Timings(total_ms=elapsed_ms(start)))
@@ -135,21 +176,42 @@ async def _check_online(f: Findings, deps: Deps, start: float) -> Result:
     return decide(f, deps.config, timings)
 
 
+async def _checked_suggestion(
+    suggestion: tuple[str, str] | None, deps: Deps
+) -> tuple[str, str] | None:
+    """The suggestion for an input that failed the syntax check, if its domain takes mail."""
+    if suggestion is None or deps.mx is None:
+        return suggestion
+    accepts = await deps.mx.accepts_mail(suggestion[1])
+    provider = suggestion[1] in deps.datasets.mail_domains
+    return suggestion if accepts is True or (provider and accepts is None) else None
+
+
 async def resolve(f: Findings, deps: Deps) -> Findings:
     """The DNS stage: mail hosts (or the DNS error) and the typo suggestion's own MX check."""
     assert deps.mx is not None
     address = f.address
+    # A suggestion outside the mail providers' list is a mistyped suffix of any domain
+    # ("acme.con"): it stands only when the suggested domain takes mail and the typed one
+    # does not, so a real domain is never "corrected" into another company's.
+    corporate = f.did_you_mean is not None and f.did_you_mean not in deps.datasets.mail_domains
     try:
         if f.did_you_mean is not None:
             accepts = await deps.mx.accepts_mail(f.did_you_mean)
+            keep = accepts is True if corporate else accepts is not False
             f = _with(
                 f,
                 suggestion_accepts_mail=accepts,
-                did_you_mean=None if accepts is False else f.did_you_mean,
+                did_you_mean=f.did_you_mean if keep else None,
             )
         hosts = await _mail_hosts(address, deps)
     except DnsError as exc:
-        return _with(f, error=exc, dns=_dns_words(exc))
+        f = _with(f, error=exc, dns=_dns_words(exc))
+        if corporate and f.did_you_mean is not None and exc.state is not State.UNDELIVERABLE:
+            # The typed domain may take mail after all: no suggestion on a guess.
+            note = f"typo suggestion {f.did_you_mean} dropped: {address.ascii_domain} unclear"
+            f = _with(f, did_you_mean=None, notes=(*f.notes, note))
+        return f
     dns = "literal" if address.domain_literal else "implicit-mx" if hosts[0].implicit else "mx"
     f = _with(f, hosts=hosts, dns=dns, provider=deps.provider(hosts[0].host))
     suggestion = f.did_you_mean
@@ -157,8 +219,9 @@ async def resolve(f: Findings, deps: Deps) -> Findings:
     # real business (livre.fr, chatter.net) than a typo; typo-squats of the big providers
     # (gmial.com) have MX records too, so those suggestions stay.
     popularity = deps.datasets.mail_domains.get(suggestion or "", 0.0)
-    if suggestion is not None and dns == "mx" and popularity < KEEP_SUGGESTION_WEIGHT:
-        note = f"typo suggestion {suggestion} dropped: {address.ascii_domain} has MX records"
+    takes_mail = dns == "mx" or (corporate and dns == "implicit-mx")
+    if suggestion is not None and takes_mail and popularity < KEEP_SUGGESTION_WEIGHT:
+        note = f"typo suggestion {suggestion} dropped: {address.ascii_domain} takes mail itself"
         f = _with(f, did_you_mean=None, notes=(*f.notes, note))
     return f
 

@@ -1,6 +1,7 @@
 """Reputation flags of an address: disposable, free, role and no-reply. Pure: lists come in.
 
-Domains match on their registrable part (via the PSL), so `x.sub.mailinator.com` is disposable.
+Domains match on their registrable part (via the PSL), so `x.sub.mailinator.com` is disposable;
+case and a trailing root dot never change a flag.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ def domain_flags(ascii_domain: str, ds: Datasets) -> tuple[bool, bool]:
     """(disposable, free) for a domain; both False for domain literals."""
     if ascii_domain.startswith("["):
         return False, False
+    # RFC 1034 §3.1: "Gmail.COM." names the same domain as "gmail.com".
+    ascii_domain = ascii_domain.rstrip(".").lower()
     registrable = ds.registrable(ascii_domain)
     disposable = ascii_domain in ds.disposable or registrable in ds.disposable
     free = not disposable and (ascii_domain in ds.free or registrable in ds.free)
@@ -36,6 +39,7 @@ def reputation_flags(address: Address, ds: Datasets) -> Flags:
     return Flags(
         disposable=disposable,
         free=free,
-        role=key in ds.roles,
+        # Kickbox counts no-reply, mailer-daemon and the like as role addresses too.
+        role=no_reply or key in ds.roles,
         no_reply=no_reply,
     )

@@ -145,7 +145,7 @@ class Writer:
 
 
 _TABLE_HEAD = ("INPUT", "STATE", "REASON", "DID YOU MEAN", "FLAGS", "SCORE")
-_TABLE_FMT = "{:<40} {:<13} {:<42} {:<18} {:<22} {:>5}"
+_TABLE_FMT = "{:<40} {:<13} {:<42} {:<30} {:<22} {:>5}"
 
 
 _JOURNAL_FORMAT = "{rows:>20} {offset:>20} {done}\n"

@@ -1,4 +1,5 @@
-"""did_you_mean: the popular mail domain a mistyped domain most likely meant.
+"""did_you_mean: the popular mail domain a mistyped domain most likely meant, or the common
+suffix a mistyped suffix of any domain meant ("acme.con" -> "acme.com").
 
 Pure and offline: no DNS, no files (the lists come in as arguments). A suggestion is advice;
 it never changes a verdict. When in doubt it suggests nothing: a wrong "did you mean" annoys a
@@ -31,11 +32,15 @@ FIRST = 1.7  # factor for mistakes on a name's first letter, which people rarely
 # --- How much difference a correction may bridge --------------------------------------------
 # By the length of the provider's name: every short name sits among real domains one key away
 # (aon.com, ao.com and aoc.com next to aol.com), so names of three characters or fewer are only
-# corrected in their suffix, and four-letter names only for a swap, a doubled letter or an
-# extra key (never a changed or missing one: love.com, life.com and mai.ru are real).
-SHORT = 3  # names this short (or typed this short) are corrected in their suffix only
+# corrected for a doubled letter ("aoll.com") and in their suffix, and four-letter names for a
+# swap, a doubled letter, an extra key inside, or a changed or missing letter other than the
+# first: a provider's users outnumber those of the three- and four-letter domains around it by
+# far (the look-alikes love.com, life.com and mai.ru are the exceptions, and stay as they are).
+# With DNS on, a typed domain that has mail servers of its own keeps its name (pipeline.py).
+SHORT = 3  # names this short are corrected for a doubled letter and in their suffix only
 _NAME_ALLOWANCE = (0.0, 0.0, 0.0, 0.0, 0.5, 0.9, 0.9, 0.95, 1.1)
 EXTRA_INSIDE_SHORT = 0.9  # a four-letter name with a key added inside it ("liove")
+SHORT_SLIP_ALLOWANCE = DROP  # a dropped (not first) or neighbouring letter of a four-letter name
 # Names of five letters and more get more room the more popular they are (all their domains'
 # weights together): a slip of gmail is more likely than a real domain next to it.
 POPULARITY = 0.1  # extra allowance per factor of ten in weight above WEIGHT_REFERENCE
@@ -44,6 +49,11 @@ WEIGHT_REFERENCE = 10.0
 SUFFIX_ALLOWANCE = 1.0  # for a suffix that is no public suffix at all (".con", ".co.ku")
 TOTAL_ALLOWANCE = 0.6  # a name slip and a suffix slip together may exceed the name's share by this
 RANKING = 0.15  # among candidates, cost is traded against popularity at this rate per decade
+# A suffix that is no public suffix, on any domain ("acme.con", "uni.ac.ku"): one slip at most.
+# Every such slip counts alike (".ed" is as likely a swapped .de as a cut-off .edu), so the
+# candidates are ranked by popularity alone, and the best must beat the runner-up clearly.
+ANY_SUFFIX_ALLOWANCE = DROP
+ANY_SUFFIX_MARGIN = 0.2  # the best must be some twenty times as common as the runner-up
 
 _QWERTY_ROWS = ("1234567890-", "qwertyuiop", "asdfghjkl", "zxcvbnm")
 
@@ -175,6 +185,8 @@ class TypoCorrector:
             that those lists carry (gmial.com, hotmial.com), which are corrected all the same.
         registrable: the registrable part ("eTLD+1") of an A-label domain under the Public
             Suffix List, or a string without a dot when the domain's last label is no suffix.
+        suffixes: common public suffixes with weights; a suffix of any domain that is no public
+            suffix is corrected to one of these ("acme.con" -> "acme.com"). Empty: never.
     """
 
     def __init__(
@@ -184,9 +196,15 @@ class TypoCorrector:
         known_domains: frozenset[str],
         registrable: Callable[[str], str],
         *,
+        suffixes: Mapping[str, float] | None = None,
         cache_size: int = 65536,
     ) -> None:
         self._registrable = registrable
+        self._suffixes = {
+            s: math.log10(max(float(w), 1e-3) / WEIGHT_REFERENCE)
+            for s, w in (suffixes or {}).items()
+        }
+        self._second_levels = frozenset(s.split(".")[0] for s in self._suffixes if "." in s)
         self._protected = frozenset(mail_domains) | lookalikes
         self._known = known_domains - self._protected
         targets: dict[str, _Target] = {}
@@ -221,25 +239,33 @@ class TypoCorrector:
 
     @classmethod
     def from_datasets(cls, ds: Datasets) -> TypoCorrector:
-        """A corrector over the lists in `ds` (free, disposable, mail domains, look-alikes)."""
+        """A corrector over the lists in `ds` (free, disposable, mail domains, look-alikes,
+        common suffixes)."""
         known: frozenset[str] = frozenset()
         for name in ("free", "disposable"):
             try:
                 known |= getattr(ds, name)
             except FileNotFoundError:
                 continue  # a checkout without that list still corrects typos
+        try:
+            suffixes = ds.suffixes
+        except FileNotFoundError:
+            suffixes = {}
         return cls(
             ds.mail_domains,
             ds.lookalikes,
             known | frozenset(ds.mail_domains) | ds.lookalikes,
             ds.registrable,
+            suffixes=suffixes,
         )
 
     def suggest(self, domain: str) -> str | None:
         """The domain `domain` was probably mistyped from, or None; never raises.
 
-        `domain` is a lower-case A-label domain. Known mail domains, look-alikes, subdomains,
-        internationalized names and anything not close to a popular mail domain get None.
+        `domain` is a lower-case A-label domain, or what was typed for one: a comma typed for a
+        dot ("gmail,com") is read as the dot. Known mail domains, look-alikes, subdomains,
+        internationalized names and anything not close to a popular mail domain or a common
+        suffix get None.
         """
         return self._cached(domain)
 
@@ -260,19 +286,29 @@ class TypoCorrector:
 
     def _suggest(self, domain: str) -> str | None:
         domain = domain.strip().rstrip(".").lower()
-        if not domain or domain in self._protected or len(domain) > 253:
+        # No domain has a comma (RFC 1035 §2.3.1): it is the key beside the dot.
+        comma = "," in domain
+        domain = domain.replace(",", ".")
+        if not domain or len(domain) > 253:
             return None
+        if domain in self._protected:
+            return domain if comma else None
         if not domain.isascii() or "xn--" in domain:
             return None  # internationalized names are not misspellings of ASCII providers
         labels = domain.split(".")
         if not all(labels):
             return None
         best = self._best(domain, labels)
-        if best is None:
-            return None
-        if domain in self._known and best[0] > _listed_typo_limit(best[1]):
-            return None  # a listed mail domain, and not a plain typo-squat of a big one
-        return best[1].domain
+        if best is not None and not (
+            domain in self._known and best[0] > _listed_typo_limit(best[1])
+        ):
+            return best[1].domain
+        if domain in self._known:
+            return domain if comma else None  # a listed mail domain, not a typo-squat
+        fixed = self._any_suffix(labels)
+        if fixed is None and comma and "." in self._safe_registrable(domain):
+            return domain  # "acme,com": the comma was the only slip
+        return fixed
 
     def _best(self, domain: str, labels: list[str]) -> tuple[float, _Target] | None:
         """(cost, target) of the most likely intended domain, or None."""
@@ -312,6 +348,8 @@ class TypoCorrector:
                 if name_cost > allowance:
                     continue
                 suffix_cost = self._suffix_cost(suffix, target.suffix, suffix_is_real)
+                if suffix_cost is None and not name_cost and len(name) > SHORT + 1:
+                    suffix_cost = _neighbour_suffix_cost(suffix, target.suffix)
                 if suffix_cost is None:
                     continue
                 if (
@@ -347,6 +385,64 @@ class TypoCorrector:
         cost = keyboard_distance(typed, meant, first_letter=False)
         return cost if cost <= SUFFIX_ALLOWANCE else None
 
+    def _any_suffix(self, labels: list[str]) -> str | None:
+        """`labels` with a mistyped suffix corrected to a common one, on any domain, or None.
+
+        Only a suffix that is no public suffix is corrected: a last label that is no top-level
+        domain ("acme.con", "uni.ac.ku"), or a mangled label under a real one ("acme.con.br").
+        A real suffix (".co", ".cm", ".om") may be meant and is left alone.
+        """
+        if not self._suffixes or len(labels) < 2:
+            return None
+        domain = ".".join(labels)
+        reg = self._safe_registrable(domain)
+        under_real_tld = "." in reg
+        if under_real_tld:
+            # "con.br" may stand where "com.br" was meant (the PSL takes the mangled label for
+            # a name); never on a two-label domain, and only the label below the TLD changes.
+            if len(labels) < 3 or reg != ".".join(labels[-2:]):
+                return None
+            spans: tuple[int, ...] = (2,)
+        else:
+            spans = (1, 2) if len(labels) > 2 else (1,)
+        # "ox.ac.ku": when the label before the last is a second-level label (ac, co, com...),
+        # the slip is in the two labels together, not "ac" under another top-level domain.
+        if len(spans) == 2 and labels[-2] in self._second_levels:
+            spans = (2, 1)
+        for span in spans:
+            scored: dict[str, float] = {}
+            typed = ".".join(labels[-span:])
+            head = ".".join(labels[:-span])
+            for suffix, decades in self._suffixes.items():
+                if under_real_tld and suffix.rsplit(".", 1)[-1] != labels[-1]:
+                    continue
+                if abs(len(suffix) - len(typed)) > 1:
+                    continue
+                if keyboard_distance(typed, suffix, first_letter=False) <= ANY_SUFFIX_ALLOWANCE:
+                    fixed = f"{head}.{suffix}"
+                    scored[fixed] = min(-RANKING * decades, scored.get(fixed, math.inf))
+            if scored:
+                return self._settle(scored)
+        return None
+
+    def _settle(self, scored: dict[str, float]) -> str | None:
+        """The best of the corrected domains, unless the runner-up is near or a provider's
+        name is mistyped too."""
+        ranked = sorted(scored.items(), key=lambda kv: (kv[1], kv[0]))
+        if len(ranked) > 1 and ranked[1][1] - ranked[0][1] < ANY_SUFFIX_MARGIN:
+            return None  # ".c" is as likely .ca as .ch: no single answer
+        fixed = ranked[0][0]
+        again = self._best(fixed, fixed.split("."))
+        if again is not None:
+            return again[1].domain  # "yahioo.co.j": a provider's name was mistyped too
+        name, suffix = self._safe_registrable(fixed).split(".", 1)
+        for near in self._near_names(name):
+            if len(near) <= SHORT or not 0 < keyboard_distance(name, near) <= DROP:
+                continue
+            if any(t.suffix == suffix for t in self._by_name[near]):
+                return None  # "kmail.comm": perhaps mail.com with its name mistyped too
+        return fixed
+
     def _subdomain_slips(self, domain: str, labels: list[str]) -> list[tuple[float, _Target]]:
         """A dot typed inside the name ("g.mail.com"), or the suffix twice ("gmail.com.com")."""
         found: list[tuple[float, _Target]] = []
@@ -376,7 +472,10 @@ class TypoCorrector:
 def _name_allowance(target: _Target, typed: str) -> float:
     """How far the typed name may be from the target's name (in keyboard_distance units)."""
     n = len(target.name)
-    if n <= SHORT or len(typed) <= SHORT:
+    if n <= SHORT:
+        # Only a doubled letter ("aoll", "gmxx"): any other slip makes another short name.
+        if len(typed) == n + 1 and _is_doubling(typed, target.name):
+            return DOUBLE
         return 0.0
     if n == SHORT + 1:
         if len(typed) > n and typed[0] == target.name[0] and typed[-1] == target.name[-1]:
@@ -384,12 +483,32 @@ def _name_allowance(target: _Target, typed: str) -> float:
             # names than one with a key changed or dropped; added at either end it often makes
             # a word (lives, olive).
             return EXTRA_INSIDE_SHORT
-        return _NAME_ALLOWANCE[n]
+        if len(typed) <= n:
+            return SHORT_SLIP_ALLOWANCE  # "mal.ru", "lve.dk", "sinq.com"
+        return _NAME_ALLOWANCE[n] if len(typed) > SHORT else 0.0
     allowance = _NAME_ALLOWANCE[min(n, len(_NAME_ALLOWANCE) - 1)]
     allowance += min(POPULARITY_CAP, POPULARITY * max(0.0, target.name_decades))
     # Up to six letters, a key that is neither doubled nor a neighbour makes another word
     # too often (grail.com is no gmail.com typo): those names never bridge an OTHER edit.
     return min(allowance, OTHER - 0.05) if n <= 6 else allowance
+
+
+def _neighbour_suffix_cost(typed: str, meant: str) -> float | None:
+    """Cost of a real top-level domain typed for a provider's own by one neighbouring key or a
+    swap ("outlook.cx", "alice.ir"), or None.
+
+    Only for a provider's exact name of five letters or more: a domain like that under another
+    country code is seldom anybody's, while short names (web.se, sky.de) often are.
+    """
+    if len(typed) != len(meant) or "." in typed or "." in meant:
+        return None
+    cost = keyboard_distance(typed, meant, first_letter=False)
+    return cost if cost <= NEAR_KEY else None
+
+
+def _is_doubling(typed: str, name: str) -> bool:
+    """Whether `typed` is `name` with one of its letters typed twice."""
+    return any(typed == name[: i + 1] + ch + name[i + 1 :] for i, ch in enumerate(name))
 
 
 def _listed_typo_limit(target: _Target) -> float:

@@ -77,6 +77,9 @@ class Findings:
     outcome: ProbeOutcome | None = None  # None when SMTP was not checked
     error: EngineError | None = None  # a DNS or SMTP error that ended the check early
     notes: tuple[str, ...] = ()
+    first_name: str | None = None  # from a local part that clearly splits into names
+    last_name: str | None = None
+    gender: str | None = None
 
 
 def score(state: State, reason: Reason, flags: Flags, did_you_mean: str | None) -> float:
@@ -153,6 +156,10 @@ def decide(f: Findings, config: Config, timings: Timings) -> Result:
         # Kickbox, Emailable and Byteplant suggest a whole address; the domain is kept apart.
         did_you_mean=f"{a.local}@{f.did_you_mean}" if f.did_you_mean else None,
         did_you_mean_domain=f.did_you_mean,
+        first_name=f.first_name,
+        last_name=f.last_name,
+        full_name=f"{f.first_name} {f.last_name}" if f.first_name and f.last_name else None,
+        gender=f.gender,
         flags=flags,
         mx=f.hosts,
         mx_record=mx_record,

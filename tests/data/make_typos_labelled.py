@@ -2,8 +2,14 @@
 
 Usage: python tests/data/make_typos_labelled.py (rewrites the TSV beside this script)
 
-Deterministic (seeded); it reads data/mail_domains.txt and data/lookalikes.txt and nothing else,
-and it does not import the engine, so the labels never depend on the code they grade.
+Deterministic (seeded); it reads data/mail_domains.txt, data/lookalikes.txt and the list of
+top-level domains in data/public_suffix_list.dat and nothing else, and it does not import the
+engine, so the labels never depend on the code they grade.
+
+The file has two parts. The first (2,268 rows) is kept byte for byte as first made, so that its
+held-out rows stay unseen by later tuning: it reads look-alikes only up to LOOKALIKES_LATER.
+The second part is appended after it, made with its own seed, and brings the error classes and
+hard negatives added later (see `build_second_part`).
 
 Positives are typos of the domains in mail_domains.txt, made with the error kinds people make
 on a QWERTY keyboard: a neighbouring key struck instead, two letters swapped, a letter left out
@@ -20,8 +26,8 @@ Negatives are real, distinct domains: companies, universities, internet provider
 countries, public bodies, short domains, businesses a keystroke from a mail provider, the
 look-alikes, provider subdomains, internationalized domains, and the mail domains themselves.
 
-Rows are shuffled; every fifth row (row index % 5 == 4, counting data rows from 0) is the
-held-out part, kept out of tuning and reported on its own.
+Rows are shuffled within each part; every fifth row (row index % 5 == 4, counting data rows
+from 0 over the whole file) is the held-out part, kept out of tuning and reported on its own.
 """
 
 from __future__ import annotations
@@ -36,6 +42,12 @@ DATA = HERE.parent.parent / "data"
 OUT = HERE / "typos_labelled.tsv"
 SEED = 20261122
 N_GENERATED = 1060
+SEED_SECOND = 20261206
+N_COMMA = 70
+N_SHORT = 110
+N_TLD = 220
+# Look-alikes listed after this line were added after the first part was made.
+LOOKALIKES_LATER = "# --- Added with the second part of tests/data/typos_labelled.tsv"
 
 _ROWS = ("1234567890-", "qwertyuiop", "asdfghjkl", "zxcvbnm")
 
@@ -259,12 +271,31 @@ def _words(block: str) -> list[str]:
     return block.split()
 
 
-def _read(path: Path) -> Iterator[str]:
+def _read(path: Path, *, until: str | None = None) -> Iterator[str]:
     with path.open(encoding="utf-8") as fh:
         for line in fh:
+            if until is not None and line.startswith(until):
+                return
             text = line.split("#", 1)[0].strip().lower()
             if text:
                 yield text
+
+
+def _public_suffixes() -> set[str]:
+    """The ICANN section of the Public Suffix List: top-level domains and the rules below them."""
+    rules: set[str] = set()
+    icann = False
+    with (DATA / "public_suffix_list.dat").open(encoding="utf-8") as fh:
+        for line in fh:
+            line = line.strip()
+            if "===BEGIN ICANN DOMAINS===" in line:
+                icann = True
+            elif "===END ICANN DOMAINS===" in line:
+                break
+            elif icann and line and not line.startswith("//"):
+                rule = line.lstrip("!*.").encode("idna").decode("ascii")
+                rules.add(rule)
+    return rules
 
 
 def _mail_domains() -> dict[str, float]:
@@ -510,7 +541,7 @@ def _all_slips(s: str) -> set[str]:
 def build() -> list[tuple[str, str, str]]:
     rng = random.Random(SEED)
     weights = _mail_domains()
-    lookalikes = set(_read(DATA / "lookalikes.txt"))
+    lookalikes = set(_read(DATA / "lookalikes.txt", until=LOOKALIKES_LATER))
     suffixes = {d.split(".", 1)[1] for d in weights if "." in d}
     suffixes |= {".".join(d.split(".")[-2:]) for d in weights if d.count(".") >= 2}
 
@@ -568,8 +599,151 @@ def build() -> list[tuple[str, str, str]]:
     return rows
 
 
+# --- The second part -------------------------------------------------------------------------
+
+# Real domains that a careless corrector would change: short domains one key from a short
+# provider, domains under real top-level domains one key from .com or .net (.co, .cm, .om, .me,
+# .io, .ai, .so, .ly...), and the names that intranets use (RFC 6761 and RFC 6762 special-use
+# names, .internal, and the home/corp/lan habits). Each is a real, distinct domain or a name
+# that must never turn into a public one.
+HARD_NEGATIVES = """
+aok.de al.com gmc.com gm.com weg.de web.com bk.com q.com qz.com ok.ru mts.ru ing.de yle.fi
+meta.com line.me sina.com.cn post.ch post.at tim.it tin.it
+t.co angel.co mono.co paystack.co about.me notion.so bit.ly x.ai mistral.ai perplexity.ai
+github.io crates.io itch.io fly.io lu.ma deno.land vercel.app linear.app gencat.cat omantel.om
+mtn.cm mtn.ng unilag.edu.ng jumia.com.ng squ.edu.om nic.io
+corp.local mail.internal host.lan printer.home example.test mail.example user.invalid
+host.localhost nas.home.arpa intranet.corp
+"""
+
+
+def _split_public(domain: str, rules: set[str]) -> tuple[str, str] | None:
+    """(name, public suffix) by the longest ICANN rule that leaves a name, else None."""
+    labels = domain.split(".")
+    for i in range(1, len(labels)):
+        suffix = ".".join(labels[i:])
+        if suffix in rules:
+            return ".".join(labels[:i]), suffix
+    return None
+
+
+def _leaves_the_list(slipped: str, meant: str, rules: set[str]) -> bool:
+    """Whether a mistyped suffix is no public suffix at all, so that it has one right answer.
+
+    A slip that lands on a real top-level domain (".co", ".cm" and ".om" for ".com") or on another
+    public suffix (".com.ua" for ".com.au") could be meant, and one that leaves a single letter
+    (".c") is the start of a dozen country codes: both are left out.
+    """
+    if not _clean(slipped) or slipped in rules:
+        return False
+    last = slipped.rsplit(".", 1)[-1]
+    if len(last) < 2:
+        return False  # ".c" is a cut-off .ca, .ch, .cn or .co alike: no single right answer
+    if last not in rules:
+        return True
+    # "con.br" for "com.br": the top-level domain is kept and the label below it is mangled.
+    return "." in slipped and last == meant.rsplit(".", 1)[-1] and "." in meant
+
+
+def _short_slips(name: str) -> set[str]:
+    """The slips of a short name that have one right answer: any for four letters, else doubling."""
+    if len(name) > 3:
+        return _all_slips(name)
+    return {name[: i + 1] + ch + name[i + 1 :] for i, ch in enumerate(name)}
+
+
+def build_second_part(first: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """Rows for the classes added later, never repeating a row of `first`.
+
+    Positives: a comma typed for a dot ("gmail,com"); a slip in a provider name of four letters
+    or fewer (a doubled, dropped or neighbouring letter for four letters; a doubled letter for
+    three or fewer, whose other slips make somebody else's real short domain); and a mistyped
+    suffix on any domain ("acme.con", "uni.edu.c0m"), kept only when the slip leaves the Public
+    Suffix List and more than one letter (`_leaves_the_list`). Negatives: HARD_NEGATIVES.
+    """
+    rng = random.Random(SEED_SECOND)
+    weights = _mail_domains()
+    lookalikes = set(_read(DATA / "lookalikes.txt"))
+    rules = _public_suffixes()
+    suffixes = {d.split(".", 1)[1] for d in weights if "." in d}
+    suffixes |= {".".join(d.split(".")[-2:]) for d in weights if d.count(".") >= 2}
+    providers = sorted(weights)
+    draw = [math.sqrt(weights[d]) for d in providers]
+
+    seen = {d for d, _, _ in first}
+    taken = seen | set(weights) | lookalikes
+    for block in (CORPORATE, UNIVERSITIES, PUBLIC_BODIES, TELECOMS, NEAR_PROVIDERS, SUBDOMAINS):
+        taken |= set(_words(block))
+    hard = [d for d in dict.fromkeys(_words(HARD_NEGATIVES)) if d not in seen]
+    taken |= set(hard)
+    rows: list[tuple[str, str, str]] = [(d, "", "hard") for d in hard]
+
+    def add(typo: str, label: str, kind: str) -> bool:
+        if typo in seen or typo in taken:
+            return False
+        seen.add(typo)
+        rows.append((typo, label, kind))
+        return True
+
+    made = 0
+    while made < N_COMMA:
+        source = rng.choices(providers, weights=draw)[0]
+        dots = [i for i, ch in enumerate(source) if ch == "."]
+        i = rng.choice(dots)
+        made += add(source[:i] + "," + source[i + 1 :], source, "comma")
+
+    # Which provider a short-name slip most likely came from: the most popular that reaches it.
+    reach: dict[str, list[str]] = {}
+    short = [d for d in providers if len(_split(d, suffixes)[0]) <= 4]
+    for domain in short:
+        name, suffix = _split(domain, suffixes)
+        for slip in _short_slips(name):
+            reach.setdefault(f"{slip}.{suffix}", []).append(domain)
+    short_draw = [math.sqrt(weights[d]) for d in short]
+    made = 0
+    while made < N_SHORT:
+        source = rng.choices(short, weights=short_draw)[0]
+        name, suffix = _split(source, suffixes)
+        if len(name) > 3:
+            slip = rng.choices((_double, _omit, _substitute), weights=(0.3, 0.35, 0.35))[0]
+            new = slip(name, rng)
+        else:
+            new = _double(name, rng)
+        if not new or new == name:
+            continue
+        typo = f"{new}.{suffix}"
+        label = max(reach.get(typo, [source]), key=lambda d: (weights[d], d == source, d))
+        made += add(typo, label, "short")
+
+    sources = []
+    for block in (CORPORATE, UNIVERSITIES, PUBLIC_BODIES, TELECOMS, NEAR_PROVIDERS):
+        for domain in _words(block):
+            split = _split_public(domain, rules)
+            if split is not None and domain not in weights and domain not in lookalikes:
+                sources.append((domain, *split))
+    made = 0
+    tries = 0
+    while made < N_TLD and tries < 100 * N_TLD:
+        tries += 1
+        domain, name, suffix = rng.choice(sources)
+        listed = SUFFIX_SLIPS.get(suffix)
+        if listed and rng.random() < 0.7:
+            slipped: str | None = rng.choice(listed)
+        elif rng.random() < 0.15 and "." in suffix:
+            slipped = suffix.replace(".", "")
+        else:
+            slipped = _name_slip(suffix, rng)
+        if not slipped or slipped == suffix or not _leaves_the_list(slipped, suffix, rules):
+            continue
+        made += add(f"{name}.{slipped}", domain, "tld")
+
+    rng.shuffle(rows)
+    return rows
+
+
 def main() -> None:
-    rows = build()
+    first = build()
+    rows = first + build_second_part(first)
     with OUT.open("w", encoding="utf-8") as fh:
         fh.write("# input\texpected\tkind   (made by make_typos_labelled.py; do not edit)\n")
         fh.write(

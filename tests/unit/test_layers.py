@@ -27,6 +27,7 @@ LAYERS: dict[str, float] = {
     "syntax": 2,
     "typos": 2,
     "reputation": 2,
+    "names": 2,
     "verdict": 2,
     "providers": 2,
     "mx": 3,

@@ -9,8 +9,10 @@ from pathlib import Path
 import publicsuffix2
 import pytest
 
+from engine.config import OFFLINE
 from engine.datasets import PSL_FILE, Datasets, default_data_dir
 from engine.typos import TypoCorrector, keyboard_distance
+from engine.verifier import Verifier
 
 LABELLED = Path(__file__).resolve().parent.parent / "data" / "typos_labelled.tsv"
 
@@ -22,7 +24,7 @@ def ds(tmp_path_factory: pytest.TempPathFactory) -> Datasets:
     if (data / PSL_FILE).exists():
         return Datasets(data)
     tmp = tmp_path_factory.mktemp("data")
-    for name in ("mail_domains.txt", "lookalikes.txt"):
+    for name in ("mail_domains.txt", "lookalikes.txt", "suffixes.txt"):
         shutil.copy(data / name, tmp / name)
     shutil.copy(publicsuffix2.PSL_FILE, tmp / PSL_FILE)
     return Datasets(tmp)
@@ -39,7 +41,9 @@ def _optional(ds: Datasets, name: str) -> frozenset[str]:
 @pytest.fixture(scope="module")
 def tc(ds: Datasets) -> TypoCorrector:
     """Targets and look-alikes only: results do not depend on the free and disposable lists."""
-    return TypoCorrector(ds.mail_domains, ds.lookalikes, frozenset(), ds.registrable)
+    return TypoCorrector(
+        ds.mail_domains, ds.lookalikes, frozenset(), ds.registrable, suffixes=ds.suffixes
+    )
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +51,9 @@ def tc_full(ds: Datasets) -> TypoCorrector:
     """As the Verifier builds it, with the free and disposable lists when they are present."""
     known = _optional(ds, "free") | _optional(ds, "disposable")
     known |= frozenset(ds.mail_domains) | ds.lookalikes
-    return TypoCorrector(ds.mail_domains, ds.lookalikes, known, ds.registrable)
+    return TypoCorrector(
+        ds.mail_domains, ds.lookalikes, known, ds.registrable, suffixes=ds.suffixes
+    )
 
 
 FAMOUS = [
@@ -92,6 +98,28 @@ FAMOUS = [
     ("naver.con", "naver.com"),
     ("uol.con.br", "uol.com.br"),
     ("yahoo.c0m.sg", "yahoo.com.sg"),
+    # A comma for the dot, and the dot before the suffix left out.
+    ("gmail,com", "gmail.com"),
+    ("hotmail,co.uk", "hotmail.co.uk"),
+    ("hotmail.co,uk", "hotmail.co.uk"),
+    ("yahoo,fr", "yahoo.fr"),
+    ("yahoocom", "yahoo.com"),
+    ("outlookcom", "outlook.com"),
+    ("webde", "web.de"),
+    ("hotmailcouk", "hotmail.co.uk"),
+    # Single slips in short provider names: doubled, dropped or neighbouring letters.
+    ("aoll.com", "aol.com"),
+    ("gmxx.de", "gmx.de"),
+    ("qqq.com", "qq.com"),
+    ("mal.ru", "mail.ru"),
+    ("maik.ru", "mail.ru"),
+    ("lve.dk", "live.dk"),
+    ("lkve.fr", "live.fr"),
+    ("sinq.com", "sina.com"),
+    ("dau.net", "daum.net"),
+    # A provider's exact name under another country code one key from its own.
+    ("outlook.cx", "outlook.cz"),
+    ("seznam.cx", "seznam.cz"),
 ]
 
 
@@ -122,12 +150,85 @@ DISTINCT = [
     # Subdomains are never corrected.
     "smtp.gmail.com", "mail.google.com", "mail.hotmial.com", "live.warwick.ac.uk",
     "student.gmial.edu", "e.mail.ru",
+    # Short names one key from a short provider: only a doubled letter is corrected there.
+    "aok.de", "al.com", "aok.com", "ao.com", "gmc.com", "weg.de", "wen.de", "bk.com",
+    "ok.ru", "mts.ru", "mai.ru", "mil.ru", "love.com", "life.com",
+    # A short provider's name under another country code stays: web.se, sky.de are real.
+    "web.se", "sky.it", "gmx.es", "hotmail.se", "live.se",
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize("domain", DISTINCT)
 def test_real_distinct_domains_are_not_corrected(tc: TypoCorrector, domain: str) -> None:
     assert tc.suggest(domain) is None
+
+
+ANY_DOMAIN = [
+    ("acme.con", "acme.com"),
+    ("acme.cmo", "acme.com"),
+    ("acme.comm", "acme.com"),
+    ("acme.c0m", "acme.com"),
+    ("acme.vom", "acme.com"),
+    ("mail.acme.con", "mail.acme.com"),
+    ("acme.nte", "acme.net"),
+    ("acme.ogr", "acme.org"),
+    ("python.orgg", "python.org"),
+    ("mit.eud", "mit.edu"),
+    ("acme.co.ku", "acme.co.uk"),
+    ("acme.couk", "acme.co.uk"),
+    ("ox.ac.ku", "ox.ac.uk"),
+    ("acme.con.br", "acme.com.br"),
+    ("acme.con.au", "acme.com.au"),
+    ("uni.edu.auu", "uni.edu.au"),
+    ("siemens.dee", "siemens.de"),
+    ("acme,com", "acme.com"),
+    ("acme,co.uk", "acme.co.uk"),
+    ("acme,con", "acme.com"),
+    # A provider's name mistyped as well: the provider is meant.
+    ("yahioo.co.j", "yahoo.co.jp"),
+]
+
+
+@pytest.mark.parametrize(("typed", "meant"), ANY_DOMAIN)
+def test_suffix_typos_of_any_domain_are_corrected(
+    tc: TypoCorrector, tc_full: TypoCorrector, typed: str, meant: str
+) -> None:
+    assert tc.suggest(typed) == meant
+    assert tc_full.suggest(typed) == meant
+
+
+ANY_DOMAIN_KEPT = [
+    # Real top-level domains one key from .com or .net: somebody's real domain.
+    "t.co", "angel.co", "acme.co", "acme.cm", "acme.om", "omantel.om", "notion.so", "x.ai",
+    "about.me", "github.io", "bit.ly", "acme.ne", "acme.bet", "acme.mom", "acme.cam",
+    "acme.com.bt", "acme.com.ua", "gencat.cat",
+    # Names that intranets use and special-use names (RFC 6761, RFC 6762).
+    "corp.local", "mail.internal", "host.lan", "printer.home", "example.test", "mail.example",
+    "user.invalid", "host.localhost", "nas.home.arpa", "intranet.corp",
+    # No single answer: ".c" is .ca, .ch, .cn or .co; ".dr" is .de or .fr; ".ed" .de or .edu.
+    "acme.c", "acme.dr", "acme.ed", "imperial.c.uk",
+    # A name one slip from a provider with that suffix: perhaps mail.com mistyped twice.
+    "kmail.comm",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("domain", ANY_DOMAIN_KEPT)
+def test_real_or_ambiguous_suffixes_are_not_corrected(tc: TypoCorrector, domain: str) -> None:
+    assert tc.suggest(domain) is None
+
+
+def test_any_domain_suffixes_need_the_list(ds: Datasets) -> None:
+    tc = TypoCorrector(ds.mail_domains, ds.lookalikes, frozenset(), ds.registrable)
+    assert tc.suggest("acme.con") is None
+    assert tc.suggest("gmail.con") == "gmail.com"
+
+
+def test_comma_alone_is_read_as_the_dot(tc: TypoCorrector) -> None:
+    assert tc.suggest("gmx,de") == "gmx.de"  # a look-alike itself, typed with a comma
+    assert tc.suggest("python,org") == "python.org"
+    assert tc.suggest("gmx.de") is None
+    assert tc.suggest("a,,b") is None
+    assert tc.suggest(",") is None
 
 
 def test_no_lookalike_is_ever_corrected(
@@ -196,8 +297,18 @@ def _precision_recall(
 def test_labelled_set_is_large_and_balanced() -> None:
     rows = _rows()
     positives = sum(1 for _, e in rows if e)
-    assert len(rows) >= 1500
+    assert len(rows) >= 2700
     assert 0.4 <= positives / len(rows) <= 0.6
+
+
+def test_labelled_set_has_the_later_classes_and_hard_negatives() -> None:
+    kinds: dict[str, int] = {}
+    for line in LABELLED.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#") and line.strip():
+            kind = line.split("\t")[2]
+            kinds[kind] = kinds.get(kind, 0) + 1
+    assert kinds["comma"] >= 50 and kinds["short"] >= 100 and kinds["tld"] >= 200
+    assert kinds["hard"] >= 40
 
 
 def test_labelled_set_precision_and_recall(tc: TypoCorrector, tc_full: TypoCorrector) -> None:
@@ -275,3 +386,26 @@ def test_keyboard_distance_prefers_the_slips_people_make() -> None:
     assert keyboard_distance("fmail", "gmail") > keyboard_distance("gmaik", "gmail")
     # Two extra letters are two slips, even when they double each other.
     assert keyboard_distance("frecce", "free") >= 2 * 0.9
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("john@gmailcom", "john@gmail.com"),
+        ("john@gmail,com", "john@gmail.com"),
+        ("John.Smith@hotmail,co.uk", "John.Smith@hotmail.co.uk"),
+        ("jane@acme,com", "jane@acme.com"),
+        ("jane@gmail.con", "jane@gmail.com"),
+        ("jane@acme.con", "jane@acme.com"),
+    ],
+)
+def test_result_suggests_the_whole_address_even_for_invalid_input(typed: str, meant: str) -> None:
+    r = Verifier(OFFLINE).check_offline(typed)
+    assert (r.did_you_mean, r.did_you_mean_domain) == (meant, meant.split("@")[1])
+
+
+@pytest.mark.parametrize("typed", ["john@@gmail,com", "jo hn@gmail,com", "john@", "@gmail,com"])
+def test_invalid_input_with_a_broken_local_part_gets_no_suggestion(typed: str) -> None:
+    r = Verifier(OFFLINE).check_offline(typed)
+    assert r.email is None
+    assert r.did_you_mean is None
