@@ -1,7 +1,9 @@
 """Clean, parse and normalize one email address into an Address; the syntax stage.
 
 Pure and synchronous: no DNS, no I/O, no verdict. Plain ASCII addresses take a fast path of our
-own; everything else (non-ASCII, quoted local parts, IP literals, Punycode) goes to email-validator.
+own, which gives the same answer as the full parser for every input. In the full parser the
+local part is judged by email-validator; a domain name follows IDNA 2008 (RFC 5890-5893) with
+no mapping beyond lower case and NFC, which email-validator's UTS #46 processing would apply.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ import re
 import string
 import unicodedata
 
-from email_validator import EmailNotValidError, validate_email
+import idna
+import idna.idnadata
+from email_validator import EmailNotValidError, ValidatedEmail, validate_email
 
 from engine.errors import AtSignNotFound, InvalidAddress, TooManyAtSigns
 from engine.model import Address
@@ -44,6 +48,50 @@ MAX_CLEAN_INPUT = 1024
 # absent: they are well-formed, and DNS decides (example.com publishes a null MX, RFC 7505, and
 # tests serve .test from loopback DNS).
 RESERVED_TLDS = frozenset({"alt", "arpa", "invalid", "local", "localhost", "onion"})
+
+# IDNA 2008 (RFC 5890-5893), with the code point classes of the idna package.
+_ACE_PREFIX = "xn--"  # RFC 5890 §2.3.2.1
+_PVALID = idna.idnadata.codepoint_classes["PVALID"]
+_CONTEXTJ = idna.idnadata.codepoint_classes["CONTEXTJ"]
+_CONTEXTO = idna.idnadata.codepoint_classes["CONTEXTO"]
+# What a rejected code point is, for the message (RFC 5892 §2; the classes above decide).
+_OTHER_DOTS = frozenset("\u3002\uff0e\uff61")  # ideographic, full-width, half-width full stops
+_DISALLOWED_EXCEPTIONS = frozenset({0x0640, 0x07FA, 0x302E, 0x302F, 0x303B, *range(0x3031, 0x3036)})
+# Default_Ignorable_Code_Point outside the Cf category (Unicode DerivedCoreProperties).
+_IGNORABLE: tuple[tuple[int, int], ...] = (
+    (0x034F, 0x034F),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFFA0, 0xFFA0),
+    (0xE0000, 0xE0FFF),
+)
+_IGNORABLE_BLOCKS = ((0x20D0, 0x20FF), (0x1D100, 0x1D1FF), (0x1D200, 0x1D24F))  # RFC 5892 §2.4
+_OLD_HANGUL_JAMO = ((0x1100, 0x11FF), (0xA960, 0xA97F), (0xD7B0, 0xD7FF))  # RFC 5892 §2.9
+_LETTER_DIGITS = frozenset({"Ll", "Lu", "Lo", "Nd", "Lm", "Mn", "Mc"})  # RFC 5892 §2.1
+_CATEGORY_KIND = {
+    "P": "punctuation",
+    "S": "a symbol",
+    "Z": "a space or separator",
+    "N": "a number that is not a decimal digit",
+    "M": "an enclosing mark",
+    "C": "a control, format or private-use code point",
+    "L": "a title-case letter",
+}
+_CONTEXT_RULES = {
+    (0x200C, 0x200C): "RFC 5892 Appendix A.1: only after a virama or between joining letters",
+    (0x200D, 0x200D): "RFC 5892 Appendix A.2: only after a virama",
+    (0x00B7, 0x00B7): "RFC 5892 Appendix A.3: only between two 'l'",
+    (0x0375, 0x0375): "RFC 5892 Appendix A.4: only before a Greek letter",
+    (0x05F3, 0x05F4): "RFC 5892 Appendix A.5, A.6: only after a Hebrew letter",
+    (0x30FB, 0x30FB): "RFC 5892 Appendix A.7: only with Hiragana, Katakana or Han",
+    (0x0660, 0x0669): "RFC 5892 Appendix A.8: not with Extended Arabic-Indic digits",
+    (0x06F0, 0x06F9): "RFC 5892 Appendix A.9: not with Arabic-Indic digits",
+}
+# email-validator judges the local part; this well-formed domain stands in for the real one.
+_STAND_IN_DOMAIN = "example.com"
 
 # RFC 5322 §3.2.3 atext: the characters of a dot-atom local part.
 _ATEXT = r"A-Za-z0-9!#$%&'*+/=?^_`{|}~-"
@@ -129,7 +177,7 @@ def parse_address(raw: str, *, clean: bool = False) -> Address:
 
 
 def _parse_full(raw: str, *, clean: bool = False) -> Address:
-    """`parse_address()` without the fast path: every input goes through email-validator."""
+    """`parse_address()` without the fast path: every input takes the full parser."""
     return _parse(raw, clean=clean, fast=False)
 
 
@@ -173,37 +221,14 @@ def _plain_address(raw: str, checked: str, local: str, domain: str) -> Address:
 
 
 def _full_address(raw: str, checked: str) -> Address:
-    """Everything the fast path does not take, through email-validator."""
+    """Everything the fast path does not take: the local part through email-validator, the
+    domain through our IDNA 2008 rules (or email-validator for an address literal)."""
     _check_characters(checked)
-    typed_local = _split(checked)[0]
-    try:
-        # Every option is given so that a change to email-validator's module-level defaults
-        # elsewhere in the process cannot change our answers.
-        valid = validate_email(
-            checked,
-            check_deliverability=False,
-            allow_smtputf8=True,  # RFC 6531
-            allow_quoted_local=True,  # RFC 5321 §4.1.2 Quoted-string
-            allow_domain_literal=True,  # RFC 5321 §4.1.3 address literals
-            # RFC 5321 §4.1.2: a local part has at least one character. An empty quoted string
-            # is grammatical but names no mailbox, and the bare "@domain" form is not one.
-            allow_empty_local=False,
-            allow_display_name=False,  # RFC 5322 §3.4 name-addr is a header form; clean mode
-            strict=False,  # its local-part limit counts characters; ours counts octets
-            # Our own domain rules follow (_check_domain); this option would also demand a
-            # letter at the end of the TLD, which RFC 3696 §2 does not.
-            globally_deliverable=False,
-            # Lets .test through (RFC 6761 §6.2); it also only skips DNS, which is off anyway.
-            test_environment=True,
-        )
-    except EmailNotValidError as exc:
-        raise InvalidAddress(str(exc)) from None
-    local = valid.local_part
-    # email-validator lower-cases the RFC 2142 role names; RFC 5321 §2.4 keeps the case as given.
-    if not local.startswith('"') and typed_local.isascii() and local == typed_local.lower():
-        local = typed_local
-    _check_local_length(local)
-    if valid.ascii_domain.startswith("["):
+    typed_local, typed_domain = _split(checked)
+    if typed_domain.startswith("["):
+        valid = _validate(checked)
+        local = _typed_case(valid.local_part, typed_local)
+        _check_local_length(local)
         return Address(
             input=raw,
             checked=checked,
@@ -214,17 +239,62 @@ def _full_address(raw: str, checked: str) -> Address:
             is_smtputf8=not local.isascii(),
             domain_literal=str(valid.domain_address),
         )
-    _check_domain(valid.ascii_domain)
+    # email-validator judges the local part alone: the domain it sees is a stand-in, because it
+    # maps domains with UTS #46 (width, compatibility forms, other dots), which IDNA 2008 and
+    # this engine do not.
+    local = _typed_case(_validate(f"{typed_local}@{_STAND_IN_DOMAIN}").local_part, typed_local)
+    _check_local_length(local)
+    ascii_domain, unicode_domain = _domain_name(typed_domain)
+    for form in (checked, f"{local}@{unicode_domain}", f"{local}@{ascii_domain}"):
+        if len(form.encode()) > MAX_ADDRESS_OCTETS:
+            raise InvalidAddress(
+                f"address longer than {MAX_ADDRESS_OCTETS} octets (RFC 5321 §4.5.3.1.3)"
+            )
+    _check_domain(ascii_domain)
     return Address(
         input=raw,
         checked=checked,
         local=local,
-        ascii_domain=valid.ascii_domain,
-        unicode_domain=valid.domain,
+        ascii_domain=ascii_domain,
+        unicode_domain=unicode_domain,
         tag=_tag(local),
         # RFC 6531 §3.3: a non-ASCII local part can only travel with SMTPUTF8.
         is_smtputf8=not local.isascii(),
     )
+
+
+def _validate(text: str) -> ValidatedEmail:
+    """email-validator on `text`, with every option given so that a change to its module-level
+    defaults elsewhere in the process cannot change our answers."""
+    try:
+        return validate_email(
+            text,
+            check_deliverability=False,
+            allow_smtputf8=True,  # RFC 6531
+            allow_quoted_local=True,  # RFC 5321 §4.1.2 Quoted-string
+            allow_domain_literal=True,  # RFC 5321 §4.1.3 address literals
+            # RFC 5321 §4.1.2: a local part has at least one character. An empty quoted string
+            # is grammatical but names no mailbox, and the bare "@domain" form is not one.
+            allow_empty_local=False,
+            allow_display_name=False,  # RFC 5322 §3.4 name-addr is a header form; clean mode
+            strict=False,  # its local-part limit counts characters; ours counts octets
+            # Our own domain rules follow (_domain_name, _check_domain); this option would also
+            # demand a letter at the end of the TLD, which RFC 3696 §2 does not.
+            globally_deliverable=False,
+            test_environment=True,  # only skips DNS, which is off anyway
+        )
+    except EmailNotValidError as exc:
+        raise InvalidAddress(str(exc)) from None
+
+
+def _typed_case(local: str, typed: str) -> str:
+    """email-validator lower-cases the RFC 2142 role names; RFC 5321 §2.4 keeps the case."""
+    if local.startswith('"'):
+        return local
+    unquoted = _unquote(typed)
+    if unquoted.isascii() and local == unquoted.lower():
+        return unquoted
+    return local
 
 
 def _check_characters(text: str) -> None:
@@ -263,7 +333,7 @@ def _plain_syntax_error(local: str, domain: str) -> str | None:
 
 
 def _split(text: str) -> tuple[str, str]:
-    """The local part (unquoted, NFC) and the domain part, at the one separating "@"."""
+    """The local part as typed and the domain part, at the one separating "@"."""
     if text.startswith('"'):
         # RFC 5321 §4.1.2 Quoted-string: "@" may appear inside, and a backslash quotes the next
         # character (quoted-pairSMTP).
@@ -278,8 +348,7 @@ def _split(text: str) -> tuple[str, str]:
             raise AtSignNotFound("no @ after the quoted local part")
         if not rest.startswith("@"):
             raise InvalidAddress("text between the closing quote and the @ (RFC 5321 §4.1.2)")
-        unquoted = re.sub(r"\\(.)", r"\1", local[1:-1])
-        return unicodedata.normalize("NFC", unquoted), rest[1:]
+        return local, rest[1:]
     ats = text.count("@")
     if ats == 0:
         if "＠" in text or "﹫" in text:
@@ -288,7 +357,14 @@ def _split(text: str) -> tuple[str, str]:
     if ats > 1:
         raise TooManyAtSigns(f"{ats} @ signs; only a quoted local part may hold one")
     local, domain = text.split("@")
-    return unicodedata.normalize("NFC", local), domain
+    return local, domain
+
+
+def _unquote(local: str) -> str:
+    """A local part as typed, without its quotes and quoted-pair backslashes, in NFC."""
+    if local.startswith('"'):
+        local = re.sub(r"\\(.)", r"\1", local[1:-1])
+    return unicodedata.normalize("NFC", local)
 
 
 def _closing_quote(text: str) -> int:
@@ -334,6 +410,198 @@ def _check_domain(domain: str) -> None:
         raise InvalidAddress("top-level domain is all-numeric (RFC 3696 §2)")
     if tld in RESERVED_TLDS:
         raise InvalidAddress(f"'.{tld}' is a special-use domain that takes no mail (RFC 6761 §6)")
+
+
+def _domain_name(text: str) -> tuple[str, str]:
+    """The A-label and U-label forms of a domain name, by IDNA 2008 (RFC 5890-5893).
+
+    The only changes made to what was typed are lower case and NFC, which RFC 5891 §5.2 leaves
+    to the application; no UTS #46 compatibility mapping (full-width forms, "ª" to "a", the
+    ideographic full stop as a dot) and no "ß" to "ss". Every code point a label holds must be
+    PVALID, or CONTEXTJ/CONTEXTO with its rule satisfied (RFC 5892); anything else is refused
+    with a message naming the code point and the rule.
+    """
+    if not text:
+        raise InvalidAddress("nothing after the @ (RFC 5321 §4.1.2)")
+    # Label by label, so that a final sigma is lower-cased as the end of its word.
+    labels = [
+        label.lower() if label.isascii() else unicodedata.normalize("NFC", label.lower())
+        for label in text.split(".")
+    ]
+    if "" in labels:
+        raise InvalidAddress(
+            "domain starts or ends with a dot, or has two in a row (RFC 5321 §4.1.2)"
+        )
+    a_labels: list[str] = []
+    u_labels: list[str] = []
+    for label in labels:
+        if label.isascii():
+            _check_ldh_label(label)
+            u_label = _decode_a_label(label) if label.startswith(_ACE_PREFIX) else label
+            a_label = label
+        else:
+            _check_u_label(label)
+            u_label = label
+            a_label = _ACE_PREFIX + label.encode("punycode").decode("ascii")
+        a_labels.append(a_label)
+        u_labels.append(u_label)
+    _check_bidi_domain(u_labels)
+    return ".".join(a_labels), ".".join(u_labels)
+
+
+def _check_ldh_label(label: str) -> None:
+    """An ASCII label: letters, digits and inner hyphens (RFC 1035 §2.3.1, RFC 1123 §2.1)."""
+    bad = sorted(set(label) - _LDH_CHARS)
+    if bad:
+        listed = " ".join(repr(c) for c in bad)
+        raise InvalidAddress(
+            f"domain has characters other than letters, digits, hyphens: {listed} (RFC 1035 §2.3.1)"
+        )
+    if label.startswith("-") or label.endswith("-"):
+        raise InvalidAddress("domain label starts or ends with a hyphen (RFC 1035 §2.3.1)")
+    if label[2:4] == "--" and not label.startswith(_ACE_PREFIX):
+        raise InvalidAddress(
+            f"domain label {label!r} has '--' as its third and fourth characters, which are"
+            " reserved for encodings such as Punycode's 'xn--' (RFC 5891 §4.2.3.1)"
+        )
+
+
+def _decode_a_label(label: str) -> str:
+    """The U-label of an A-label, which must be the exact Punycode of a valid U-label."""
+    try:
+        u_label = label[len(_ACE_PREFIX) :].encode("ascii").decode("punycode")
+    except (UnicodeError, ValueError, IndexError):
+        u_label = ""
+    if not u_label or u_label.isascii():
+        raise InvalidAddress(
+            f"domain label {label!r} starts with 'xn--' but is not the Punycode of a"
+            " non-ASCII label (RFC 5891 §5.3, RFC 5890 §2.3.2.1)"
+        )
+    if _ACE_PREFIX + u_label.encode("punycode").decode("ascii") != label:
+        raise InvalidAddress(
+            f"domain label {label!r} is not the canonical Punycode of {u_label!r}"
+            " (RFC 5890 §2.3.2.1: a fake A-label)"
+        )
+    if unicodedata.normalize("NFC", u_label) != u_label:
+        raise InvalidAddress(f"domain label {label!r} decodes to text not in NFC (RFC 5891 §5.4)")
+    try:
+        _check_u_label(u_label)
+    except InvalidAddress as exc:
+        raise InvalidAddress(f"A-label {label!r} decodes to {u_label!r}: {exc}") from None
+    return u_label
+
+
+def _check_u_label(label: str) -> None:
+    """RFC 5891 §5.4 (with the registration rules of §4.2.3): code points, hyphens, a leading
+    combining mark and the contextual rules. The Bidi Rule spans the whole domain."""
+    for char in label:
+        if not _idna_allowed(char):
+            raise InvalidAddress(
+                f"domain has {_describe(char)}, which IDNA 2008 does not allow: "
+                + _disallowed_rule(char)
+            )
+    if label[2:4] == "--":
+        raise InvalidAddress(
+            f"domain label {label!r} has '--' as its third and fourth characters"
+            " (RFC 5891 §4.2.3.1)"
+        )
+    if label.startswith("-") or label.endswith("-"):
+        raise InvalidAddress("domain label starts or ends with a hyphen (RFC 5891 §4.2.3.1)")
+    if unicodedata.category(label[0]).startswith("M"):
+        raise InvalidAddress(
+            f"domain label starts with the combining mark {_describe(label[0])} (RFC 5891 §4.2.3.2)"
+        )
+    for pos, char in enumerate(label):
+        cp = ord(char)
+        if idna.intranges_contain(cp, _PVALID):
+            continue
+        try:
+            if idna.intranges_contain(cp, _CONTEXTJ):
+                ok = idna.valid_contextj(label, pos)
+            else:
+                ok = idna.valid_contexto(label, pos)
+        except ValueError:  # a neighbour unknown to this Python's Unicode data
+            ok = False
+        if not ok:
+            raise InvalidAddress(
+                f"domain has {_describe(char)} where its contextual rule does not allow it"
+                f" (RFC 5891 §4.2.3.3, {_context_rule(cp)})"
+            )
+
+
+def _check_bidi_domain(u_labels: list[str]) -> None:
+    """RFC 5893 §2: once any label holds right-to-left text, every label obeys the Bidi Rule."""
+    if not any(unicodedata.bidirectional(c) in ("R", "AL", "AN") for u in u_labels for c in u):
+        return
+    for label in u_labels:
+        try:
+            idna.check_bidi(label, check_ltr=True)
+        except idna.IDNAError as exc:
+            raise InvalidAddress(
+                f"domain label {label!r} breaks the Bidi Rule of a domain with right-to-left"
+                f" text ({exc}; RFC 5893 §2)"
+            ) from None
+
+
+def _idna_allowed(char: str) -> bool:
+    """PVALID, CONTEXTJ or CONTEXTO in the IDNA 2008 tables (RFC 5892, as the idna package
+    derives them for its Unicode version)."""
+    cp = ord(char)
+    return any(idna.intranges_contain(cp, ranges) for ranges in (_PVALID, _CONTEXTJ, _CONTEXTO))
+
+
+def _describe(char: str) -> str:
+    name = unicodedata.name(char, "")
+    return f"U+{ord(char):04X} {name}".rstrip() if name else f"U+{ord(char):04X}"
+
+
+def _disallowed_rule(char: str) -> str:
+    """Which rule of RFC 5892 §2 makes `char` DISALLOWED or UNASSIGNED, in the order of §3."""
+    cp = ord(char)
+    category = unicodedata.category(char)
+    if char in _OTHER_DOTS:
+        return (
+            "it separated labels in IDNA 2003 (RFC 3490 §3.1), but IDNA 2008 separates them"
+            " with '.' only, and mailprobe applies no local mapping (RFC 5895 §2)"
+        )
+    if cp in _DISALLOWED_EXCEPTIONS:
+        return "listed as DISALLOWED among the exceptions (RFC 5892 §2.6)"
+    if category == "Cn" and not _is_noncharacter(cp):
+        return f"unassigned in Unicode {unicodedata.unidata_version} (RFC 5892 §2.10)"
+    if char.isascii():
+        return "in ASCII only lower-case letters, digits and '-' (RFC 5892 §2.5)"
+    stable = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", char).casefold())
+    if stable != char:
+        shown = repr(stable) if stable else "nothing"
+        return (
+            f"case folding and compatibility mapping turn it into {shown}, and mailprobe maps"
+            " neither (RFC 5892 §2.2 Unstable)"
+        )
+    if char.isspace() or _is_noncharacter(cp) or category == "Cf" or _in(cp, _IGNORABLE):
+        return "a default-ignorable, white-space or non-character code point (RFC 5892 §2.3)"
+    if _in(cp, _IGNORABLE_BLOCKS):
+        return "in a block of musical or symbol-combining notation (RFC 5892 §2.4)"
+    if _in(cp, _OLD_HANGUL_JAMO):
+        return "an old Hangul jamo (RFC 5892 §2.9)"
+    if category not in _LETTER_DIGITS:
+        kind = _CATEGORY_KIND.get(category[0], "not a letter or digit")
+        return f"only letters, digits and combining marks, and this is {kind} (RFC 5892 §2.1)"
+    return "DISALLOWED by RFC 5892"
+
+
+def _context_rule(cp: int) -> str:
+    for (low, high), rule in _CONTEXT_RULES.items():
+        if low <= cp <= high:
+            return rule
+    return "RFC 5892 Appendix A"
+
+
+def _is_noncharacter(cp: int) -> bool:
+    return 0xFDD0 <= cp <= 0xFDEF or cp & 0xFFFE == 0xFFFE
+
+
+def _in(cp: int, ranges: tuple[tuple[int, int], ...]) -> bool:
+    return any(low <= cp <= high for low, high in ranges)
 
 
 def _tag(local: str) -> str | None:

@@ -384,8 +384,127 @@ def test_a_label_that_does_not_decode_is_invalid_rfc5891_5_4() -> None:
         parse_address("user@xn--zz.com")
 
 
-def test_idn_is_case_folded_and_nfc_normalized_uts46() -> None:
-    assert parse_address("user@BU\u0308CHER.de").unicode_domain == "bücher.de"
+def test_idn_is_lower_cased_and_nfc_normalized_rfc5891_5_2() -> None:
+    # Lower case and NFC are the only changes made to a typed domain.
+    for parse in (parse_address, _parse_full):
+        assert parse("user@BU\u0308CHER.de").unicode_domain == "bücher.de"
+        assert parse("user@ΟΔΟΣ.gr").unicode_domain == "οδος.gr"  # final sigma, per label
+
+
+@pytest.mark.parametrize(
+    ("domain", "code_point"),
+    [
+        ("ｂｕｃｈｅｒ.de", "U+FF42 FULLWIDTH LATIN SMALL LETTER B"),  # width
+        ("ª.com", "U+00AA FEMININE ORDINAL INDICATOR"),  # compatibility form of "a"
+        ("ⅷ.example.com", "U+2177 SMALL ROMAN NUMERAL EIGHT"),  # of "viii"
+        ("ⓐ.com", "U+24D0 CIRCLED LATIN SMALL LETTER A"),
+        ("ﬁ.com", "U+FB01 LATIN SMALL LIGATURE FI"),
+    ],
+)
+def test_no_compatibility_mapping_rfc5892_2_2(domain: str, code_point: str) -> None:
+    # UTS #46 (and email-validator) would map these to ASCII; IDNA 2008 calls them Unstable.
+    for parse in (parse_address, _parse_full):
+        with pytest.raises(InvalidAddress, match=re.escape(code_point) + ".*RFC 5892 §2.2"):
+            parse(f"user@{domain}")
+
+
+def test_sharp_s_and_final_sigma_are_kept_rfc5892_2_6() -> None:
+    # PVALID by exception: no "ß" to "ss", no "ς" to "σ" (UTS #46 transitional processing).
+    assert parse_address("user@straße.de").ascii_domain == "xn--strae-oqa.de"
+    assert parse_address("user@STRAẞE.de").unicode_domain == "straße.de"
+    assert parse_address("user@οδος.gr").ascii_domain == "xn--pxavbm.gr"
+
+
+@pytest.mark.parametrize("dot", ["\u3002", "\uff0e", "\uff61"])
+def test_only_full_stop_separates_labels_rfc5895_2(dot: str) -> None:
+    # RFC 3490 §3.1 (IDNA 2003) made these separators; IDNA 2008 leaves that to an optional
+    # local mapping (RFC 5895 §2), which the engine does not apply.
+    with pytest.raises(InvalidAddress, match=f"U\\+{ord(dot):04X}.*RFC 5895 §2"):
+        parse_address(f"user@bücher{dot}de")
+
+
+@pytest.mark.parametrize(
+    ("domain", "rule"),
+    [
+        ("♥.com", "RFC 5892 §2.1"),  # a symbol
+        ("a\u200bb.com", "RFC 5892 §2.3"),  # ZERO WIDTH SPACE, default-ignorable
+        ("a\ufe0fb.com", "RFC 5892 §2.3"),  # a variation selector
+        ("a\u20d0.com", "RFC 5892 §2.4"),  # Combining Diacritical Marks for Symbols
+        ("bü_cher.de", "RFC 5892 §2.5"),  # ASCII other than letters, digits, hyphen
+        ("\u0640.com", "RFC 5892 §2.6"),  # ARABIC TATWEEL
+        ("\u1100.com", "RFC 5892 §2.9"),  # a conjoining jamo on its own
+        ("a\u0378.com", "RFC 5892 §2.10"),  # unassigned
+    ],
+)
+def test_disallowed_code_point_is_named_with_its_rule_rfc5892_2(domain: str, rule: str) -> None:
+    code_point = f"U+{ord(next(c for c in domain if c not in 'abcdeüom.')):04X}"
+    for parse in (parse_address, _parse_full):
+        with pytest.raises(InvalidAddress, match=re.escape(code_point) + ".*" + re.escape(rule)):
+            parse(f"user@{domain}")
+
+
+@pytest.mark.parametrize(
+    ("domain", "valid"),
+    [
+        ("a\u200cb.com", False),  # ZWNJ between non-joining letters (A.1)
+        ("\u0915\u094d\u200c\u0937.in", True),  # ZWNJ after a virama (A.1)
+        ("a\u200db.com", False),  # ZWJ not after a virama (A.2)
+        ("\u0915\u094d\u200d\u0937.in", True),  # ZWJ after a virama (A.2)
+        ("a\u00b7b.com", False),  # MIDDLE DOT not between two l (A.3)
+        ("l\u00b7l.cat", True),
+        ("\u0375a.com", False),  # GREEK LOWER NUMERAL SIGN before a Latin letter (A.4)
+        ("\u0375\u03b1.gr", True),
+        ("a\u05f3.com", False),  # HEBREW PUNCTUATION GERESH after a Latin letter (A.5)
+        ("\u05d0\u05f3.il", True),
+        ("a\u30fbb.com", False),  # KATAKANA MIDDLE DOT without Japanese script (A.7)
+        ("\u30a2\u30fb\u30a4.jp", True),
+        ("\u0628\u0661\u06f1.com", False),  # both kinds of Arabic digits (A.8, A.9)
+        ("\u0628\u0661\u0662.com", True),
+    ],
+)
+def test_contextual_rules_rfc5892_appendix_a(domain: str, valid: bool) -> None:
+    for parse in (parse_address, _parse_full):
+        if valid:
+            assert parse(f"user@{domain}").unicode_domain == domain
+        else:
+            with pytest.raises(InvalidAddress, match="RFC 5892 Appendix A"):
+                parse(f"user@{domain}")
+
+
+def test_label_starting_with_a_combining_mark_is_invalid_rfc5891_4_2_3_2() -> None:
+    with pytest.raises(InvalidAddress, match=r"U\+0301.*RFC 5891 §4\.2\.3\.2"):
+        parse_address("user@\u0301a.com")
+
+
+def test_hyphens_at_3_and_4_are_reserved_in_u_labels_too_rfc5891_4_2_3_1() -> None:
+    with pytest.raises(InvalidAddress, match=re.escape("RFC 5891 §4.2.3.1")):
+        parse_address("user@üb--c.de")
+    assert parse_address("user@ü-b--c.de").ascii_domain.endswith(".de")
+
+
+def test_bidi_rule_spans_every_label_of_a_right_to_left_domain_rfc5893_2() -> None:
+    assert parse_address("user@אב.com").ascii_domain == "xn--4dbc.com"
+    assert parse_address("user@1.example.com").ascii_domain == "1.example.com"
+    for domain in ("1.אב.com", "אב.1.com"):  # "1" would display as part of the Hebrew label
+        with pytest.raises(InvalidAddress, match="RFC 5893 §2"):
+            parse_address(f"user@{domain}")
+
+
+@pytest.mark.parametrize(
+    ("a_label", "rule"),
+    [
+        ("xn---bbk", "RFC 5890 §2.3.2.1"),  # a non-canonical spelling of xn--bbk
+        ("xn--zz", "RFC 5891 §5.3"),  # not Punycode at all
+        ("xn--g6h", "RFC 5892 §2.1"),  # decodes to U+2665, a symbol
+    ],
+)
+def test_a_label_must_be_the_exact_punycode_of_a_valid_u_label_rfc5891_5_4(
+    a_label: str, rule: str
+) -> None:
+    assert parse_address("user@xn--bbk.com").unicode_domain == "ま.com"
+    for parse in (parse_address, _parse_full):
+        with pytest.raises(InvalidAddress, match=re.escape(rule)):
+            parse(f"user@{a_label}.com")
 
 
 # --- address literals -------------------------------------------------------------------------
