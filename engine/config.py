@@ -105,7 +105,8 @@ class Config:
     retry_backoff_s: float = 1.0  # first back-off between those retries; doubles
 
     # Safety
-    allow_private_addresses: bool = False  # SSRF guard; tests and intranets opt in
+    # SSRF guard; tests and intranets opt in. Also leaves .local names to DNS (RFC 6762 §3).
+    allow_private_addresses: bool = False
 
     timeouts: Timeouts = field(default_factory=Timeouts)
     politeness: Politeness = field(default_factory=Politeness)

@@ -16,7 +16,13 @@ import idna
 import idna.idnadata
 from email_validator import EmailNotValidError, ValidatedEmail, validate_email
 
-from engine.errors import AtSignNotFound, InvalidAddress, TooManyAtSigns
+from engine.errors import (
+    AtSignNotFound,
+    InvalidAddress,
+    SpecialUseDomain,
+    SpecialUseDomainUnchecked,
+    TooManyAtSigns,
+)
 from engine.model import Address
 
 __all__ = [
@@ -41,13 +47,36 @@ MAX_LABEL_OCTETS = 63  # RFC 1035 §2.3.4, counted in the A-label form (RFC 5890
 # A longer line is not one decorated address; it is parsed as given and refused for its length.
 MAX_CLEAN_INPUT = 1024
 
-# Special-use names that can never hold a mailbox reachable through public DNS: .invalid and
-# .localhost (RFC 6761 §6.3, §6.4), .local (mDNS, RFC 6762 §3), .onion (RFC 7686 §2: "SHOULD
-# generate an error"), .alt (RFC 9476 §2, not DNS at all) and .arpa (infrastructure, RFC 3172).
-# .test, .example and example.com/.net/.org (RFC 6761 §6.2, §6.5; RFC 2606) are deliberately
-# absent: they are well-formed, and DNS decides (example.com publishes a null MX, RFC 7505, and
-# tests serve .test from loopback DNS).
-RESERVED_TLDS = frozenset({"alt", "arpa", "invalid", "local", "localhost", "onion"})
+# Special-use names (RFC 6761 §6 and the names registered after it), refused before DNS with
+# the reason SpecialUseDomain. Two kinds:
+# - never anybody's mailbox (undeliverable): .invalid never resolves (RFC 6761 §6.4); .localhost
+#   is always the checking machine itself (RFC 6761 §6.3); .arpa is internet infrastructure
+#   (RFC 3172 §2), except home.arpa below.
+# - outside the public DNS (unknown: a mailbox may exist there, mailprobe cannot look): .onion
+#   is reachable only through Tor (RFC 7686 §2: "SHOULD NOT perform a DNS lookup"); .alt is for
+#   namespaces that are not DNS at all (RFC 9476 §2); .local is multicast DNS on the local link
+#   (RFC 6762 §3), refused unless the caller allows private names (an intranet whose own DNS
+#   serves a .local zone, as Active Directory sites do).
+# Deliberately absent, because their RFCs ask applications to treat them as ordinary names and
+# DNS then gives the honest answer: .test (RFC 6761 §6.2), .example and example.com/.net/.org
+# (RFC 6761 §6.5; RFC 2606 §3: example.com publishes a null MX) and home.arpa (RFC 8375 §4).
+# Test worlds (which all allow private addresses) and intranets serve these from their own DNS.
+_NEVER_A_MAILBOX = {
+    "invalid": "'.invalid' is reserved so that it never resolves (RFC 6761 §6.4)",
+    "localhost": "'.localhost' always names the checking machine itself (RFC 6761 §6.3)",
+    "arpa": "'.arpa' names internet infrastructure, not mail domains (RFC 3172 §2)",
+}
+_OUTSIDE_DNS = {
+    "onion": "'.onion' is reachable only through Tor, which mailprobe does not use (RFC 7686 §2)",
+    "alt": "'.alt' names live outside the DNS (RFC 9476 §2)",
+    "local": (
+        "'.local' names hosts on the local link through multicast DNS (RFC 6762 §3);"
+        " allow private addresses to let an intranet's own DNS answer for it"
+    ),
+}
+_PRIVATE_NAMES = frozenset({"local"})
+_HOME_ARPA = "home.arpa"  # RFC 8375: residential networks; DNS decides
+RESERVED_TLDS = frozenset(_NEVER_A_MAILBOX) | frozenset(_OUTSIDE_DNS)
 
 # IDNA 2008 (RFC 5890-5893), with the code point classes of the idna package.
 _ACE_PREFIX = "xn--"  # RFC 5890 §2.3.2.1
@@ -163,25 +192,29 @@ def clean_address(raw: str) -> str:
     return _drop_inner_blanks(text)
 
 
-def parse_address(raw: str, *, clean: bool = False) -> Address:
+def parse_address(raw: str, *, clean: bool = False, private_names: bool = False) -> Address:
     """Split and normalize one address, following RFC 5321/5322/6531 rather than convention.
 
     With `clean`, `clean_address()` runs first and `Address.checked` holds what was parsed.
+    With `private_names`, names only a private network resolves (`.local`) are left to DNS
+    instead of being refused.
 
     Raises:
         AtSignNotFound: no "@" outside a quoted local part.
         TooManyAtSigns: more than one "@" outside a quoted local part.
         InvalidAddress: any other syntax error; the message says what is wrong.
+        SpecialUseDomain: a well-formed address under a special-use name (the error carries
+            the Address); SpecialUseDomainUnchecked when a mailbox may exist there.
     """
-    return _parse(raw, clean=clean, fast=True)
+    return _parse(raw, clean=clean, fast=True, private_names=private_names)
 
 
-def _parse_full(raw: str, *, clean: bool = False) -> Address:
+def _parse_full(raw: str, *, clean: bool = False, private_names: bool = False) -> Address:
     """`parse_address()` without the fast path: every input takes the full parser."""
-    return _parse(raw, clean=clean, fast=False)
+    return _parse(raw, clean=clean, fast=False, private_names=private_names)
 
 
-def _parse(raw: str, *, clean: bool, fast: bool) -> Address:
+def _parse(raw: str, *, clean: bool, fast: bool, private_names: bool) -> Address:
     checked = clean_address(raw) if clean else raw
     if len(checked) > MAX_ADDRESS_OCTETS:
         raise InvalidAddress(
@@ -193,7 +226,9 @@ def _parse(raw: str, *, clean: bool, fast: bool) -> Address:
             # A "--" in the domain means Punycode or a reserved R-LDH label: IDNA rules apply
             # (RFC 5891 §4.2.3.1), so the full parser decides.
             if "--" not in match[2]:
-                return _plain_address(raw, checked, match[1], match[2])
+                address = _plain_address(raw, checked, match[1], match[2])
+                _check_special_use(address, private_names=private_names)
+                return address
         elif checked.isascii() and '"' not in checked and "[" not in checked:
             # Without quotes, literals or non-ASCII text the grammar above is the whole of
             # RFC 5321 §4.1.2, so the full parser would refuse this too; say why ourselves.
@@ -201,7 +236,10 @@ def _parse(raw: str, *, clean: bool, fast: bool) -> Address:
             reason = _plain_syntax_error(*_split(checked))
             if reason is not None:
                 raise InvalidAddress(reason)
-    return _full_address(raw, checked)
+    address = _full_address(raw, checked)
+    if address.domain_literal is None:
+        _check_special_use(address, private_names=private_names)
+    return address
 
 
 def _plain_address(raw: str, checked: str, local: str, domain: str) -> Address:
@@ -408,8 +446,18 @@ def _check_domain(domain: str) -> None:
     # RFC 3696 §2: top-level domain names are never all-numeric (that is a dotted IP address).
     if tld.isdigit():
         raise InvalidAddress("top-level domain is all-numeric (RFC 3696 §2)")
-    if tld in RESERVED_TLDS:
-        raise InvalidAddress(f"'.{tld}' is a special-use domain that takes no mail (RFC 6761 §6)")
+
+
+def _check_special_use(address: Address, *, private_names: bool) -> None:
+    """Refuse a special-use name (see RESERVED_TLDS), after every syntax rule has passed."""
+    domain = address.ascii_domain
+    tld = domain[domain.rfind(".") + 1 :]
+    if tld in _NEVER_A_MAILBOX:
+        if domain == _HOME_ARPA or domain.endswith("." + _HOME_ARPA):
+            return
+        raise SpecialUseDomain(f"special-use name: {_NEVER_A_MAILBOX[tld]}", address=address)
+    if tld in _OUTSIDE_DNS and not (private_names and tld in _PRIVATE_NAMES):
+        raise SpecialUseDomainUnchecked(f"special-use name: {_OUTSIDE_DNS[tld]}", address=address)
 
 
 def _domain_name(text: str) -> tuple[str, str]:

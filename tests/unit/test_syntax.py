@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -15,7 +16,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import engine.syntax
-from engine.errors import AddressError, AtSignNotFound, InvalidAddress, TooManyAtSigns
+from engine import Config, Reason, State, verify
+from engine.errors import (
+    AddressError,
+    AtSignNotFound,
+    InvalidAddress,
+    SpecialUseDomain,
+    SpecialUseDomainUnchecked,
+    TooManyAtSigns,
+)
 from engine.model import Address
 from engine.syntax import (
     _PLAIN_ADDRESS,
@@ -30,6 +39,8 @@ ERRORS: dict[str, type[AddressError]] = {
     "AtSignNotFound": AtSignNotFound,
     "TooManyAtSigns": TooManyAtSigns,
     "InvalidAddress": InvalidAddress,
+    "SpecialUseDomain": SpecialUseDomain,
+    "SpecialUseDomainUnchecked": SpecialUseDomainUnchecked,
 }
 
 
@@ -107,8 +118,9 @@ def test_table_case_follows_its_rfc_rule(case: Case) -> None:
             assert address.unicode_domain == case.unicode_domain
             assert address.input == address.checked == case.input
         else:
-            with pytest.raises(ERRORS[case.expect]):
+            with pytest.raises(ERRORS[case.expect]) as caught:
                 parse(case.input)
+            assert type(caught.value) is ERRORS[case.expect]
 
 
 def test_table_covers_valid_and_every_error_class() -> None:
@@ -243,8 +255,13 @@ def test_several_unquoted_at_signs_are_their_own_error_rfc5321_4_1_2() -> None:
 
 
 def test_error_classes_map_to_distinct_reasons() -> None:
-    reasons = {AtSignNotFound.reason, TooManyAtSigns.reason, InvalidAddress.reason}
-    assert len(reasons) == 3
+    reasons = {
+        AtSignNotFound.reason,
+        TooManyAtSigns.reason,
+        InvalidAddress.reason,
+        SpecialUseDomain.reason,
+    }
+    assert len(reasons) == 4
 
 
 # --- the domain -------------------------------------------------------------------------------
@@ -332,23 +349,106 @@ def test_tld_with_a_digit_is_valid_syntax_rfc3696_2() -> None:
     assert parse_address("user@example.a1").ascii_domain == "example.a1"
 
 
+# --- special-use names -------------------------------------------------------------------------
+
+NEVER_A_MAILBOX = [
+    ("mail.invalid", "RFC 6761 §6.4"),
+    ("my.localhost", "RFC 6761 §6.3"),
+    ("1.0.0.127.in-addr.arpa", "RFC 3172 §2"),
+    ("ip6.arpa", "RFC 3172 §2"),
+]
+OUTSIDE_DNS = [
+    ("abcdefghij.onion", "RFC 7686 §2"),
+    ("name.alt", "RFC 9476 §2"),
+    ("printer.local", "RFC 6762 §3"),
+]
+
+
+@pytest.mark.parametrize(("domain", "rfc"), NEVER_A_MAILBOX)
+def test_names_that_never_hold_a_mailbox_are_special_use_rfc6761_6_3_6_4(
+    domain: str, rfc: str
+) -> None:
+    for parse in (parse_address, _parse_full):
+        for private_names in (False, True):
+            with pytest.raises(SpecialUseDomain, match=re.escape(rfc)) as caught:
+                parse(f"User+tag@{domain}", private_names=private_names)
+            assert type(caught.value) is SpecialUseDomain
+            assert caught.value.state is State.UNDELIVERABLE
+            assert caught.value.reason is Reason.SPECIAL_USE_DOMAIN
+            # The address itself is well formed and travels with the error.
+            assert caught.value.address.email == f"User+tag@{domain}"
+            assert caught.value.address.tag == "tag"
+
+
+@pytest.mark.parametrize(("domain", "rfc"), OUTSIDE_DNS)
+def test_names_outside_the_public_dns_are_special_use_but_unknown_rfc7686_2(
+    domain: str, rfc: str
+) -> None:
+    # A mailbox may exist there (a Tor onion service, a host on the local link): not learned.
+    for parse in (parse_address, _parse_full):
+        with pytest.raises(SpecialUseDomainUnchecked, match=re.escape(rfc)) as caught:
+            parse(f"user@{domain}")
+        assert caught.value.state is State.UNKNOWN
+        assert caught.value.reason is Reason.SPECIAL_USE_DOMAIN
+
+
+def test_private_names_leave_dot_local_to_dns_rfc6762_3() -> None:
+    # An intranet that allows private addresses may serve .local from its own DNS (as Active
+    # Directory sites do); .onion and .alt are never DNS, whatever the caller allows.
+    for parse in (parse_address, _parse_full):
+        assert parse("user@corp.local", private_names=True).ascii_domain == "corp.local"
+        with pytest.raises(SpecialUseDomainUnchecked):
+            parse("user@x.onion", private_names=True)
+        with pytest.raises(SpecialUseDomainUnchecked):
+            parse("user@x.alt", private_names=True)
+
+
 @pytest.mark.parametrize(
     "domain",
-    ["mail.invalid", "my.localhost", "printer.local", "x.onion", "name.alt", "x.in-addr.arpa"],
+    ["example.test", "mail.test", "example.com", "example.org", "www.example", "home.arpa"],
 )
-def test_special_use_domains_are_not_mailable_rfc6761_6(domain: str) -> None:
-    with pytest.raises(InvalidAddress, match="special-use"):
-        parse_address(f"user@{domain}")
-    with pytest.raises(InvalidAddress, match="special-use"):
-        _parse_full(f"user@{domain}")
-
-
-@pytest.mark.parametrize(
-    "domain", ["example.test", "mail.test", "example.com", "example.org", "www.example"]
-)
-def test_test_and_example_domains_parse_and_dns_decides_rfc6761_6_2(domain: str) -> None:
+def test_names_rfcs_ask_to_treat_as_ordinary_parse_and_dns_decides_rfc6761_6_2(
+    domain: str,
+) -> None:
+    # RFC 6761 §6.2 (.test), §6.5 (example names) and RFC 8375 §4 (home.arpa): "Application
+    # software SHOULD NOT recognize ... as special". DNS answers honestly for them: example.com
+    # has a null MX, a .test name no DNS serves does not exist, a test world serves its own.
     for parse in (parse_address, _parse_full):
         assert parse(f"user@{domain}").ascii_domain == domain
+        assert parse(f"user@mail.{domain}").ascii_domain == f"mail.{domain}"
+
+
+def test_special_use_is_judged_after_every_syntax_rule_rfc6761_6() -> None:
+    # A malformed address under a special-use name is malformed first.
+    for text in ("a..b@x.invalid", "a@-x.invalid", "a@x..onion", "a" * 65 + "@x.invalid"):
+        with pytest.raises(InvalidAddress):
+            parse_address(text)
+    # An address literal has no name to be special.
+    assert parse_address("user@[127.0.0.1]").domain_literal == "127.0.0.1"
+
+
+OFFLINE = Config(check_dns=False, check_smtp=False)
+
+
+def test_special_use_result_keeps_the_address_and_says_why_rfc6761_6_4() -> None:
+    result = verify("John+news@Mail.Invalid", OFFLINE)
+    assert (result.state, result.reason) == (State.UNDELIVERABLE, Reason.SPECIAL_USE_DOMAIN)
+    assert (result.email, result.user, result.tag) == (
+        "John+news@mail.invalid",
+        "John+news",
+        "news",
+    )
+    assert result.score == 0.0
+    assert any("RFC 6761 §6.4" in note for note in result.detail.notes)
+
+
+def test_special_use_outside_dns_is_unknown_until_private_names_are_allowed_rfc6762_3() -> None:
+    result = verify("printer@office.local", OFFLINE)
+    assert (result.state, result.reason) == (State.UNKNOWN, Reason.SPECIAL_USE_DOMAIN)
+    assert result.email == "printer@office.local"
+    assert 0 < result.score < 0.5
+    intranet = verify("printer@office.local", replace(OFFLINE, allow_private_addresses=True))
+    assert (intranet.state, intranet.reason) == (State.UNKNOWN, Reason.NOT_CHECKED)
 
 
 def test_reserved_ldh_label_is_invalid_rfc5891_4_2_3_1() -> None:
@@ -750,10 +850,11 @@ def test_plain_ascii_addresses_never_reach_email_validator(text: str, no_full_pa
 
 
 @pytest.mark.parametrize(
-    "text", ["user@localhost", "a" * 65 + "@example.com", "user@x.invalid", "user@x.123"]
+    "text",
+    ["user@localhost", "a" * 65 + "@example.com", "user@x.invalid", "user@x.local", "user@x.123"],
 )
 def test_plain_ascii_errors_never_reach_email_validator(text: str, no_full_parser: None) -> None:
-    with pytest.raises(InvalidAddress):
+    with pytest.raises(AddressError):
         parse_address(text)
 
 
