@@ -8,6 +8,7 @@ no mapping beyond lower case and NFC, which email-validator's UTS #46 processing
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import string
 import unicodedata
@@ -77,6 +78,12 @@ _OUTSIDE_DNS = {
 _PRIVATE_NAMES = frozenset({"local"})
 _HOME_ARPA = "home.arpa"  # RFC 8375: residential networks; DNS decides
 RESERVED_TLDS = frozenset(_NEVER_A_MAILBOX) | frozenset(_OUTSIDE_DNS)
+
+# RFC 5321 §4.1.3 address literals. ASCII digits only: \d and int() take any script's.
+_IPV4_LITERAL = re.compile(r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}")
+_IPV6_HEX = re.compile(r"[0-9A-Fa-f]{1,4}")
+_LITERAL_TAG = re.compile(r"[A-Za-z0-9-]*[A-Za-z0-9]")  # Ldh-str
+_DCONTENT = re.compile(r"[\x21-\x5a\x5e-\x7e]+")  # %d33-90 / %d94-126
 
 # IDNA 2008 (RFC 5890-5893), with the code point classes of the idna package.
 _ACE_PREFIX = "xn--"  # RFC 5890 §2.3.2.1
@@ -260,28 +267,26 @@ def _plain_address(raw: str, checked: str, local: str, domain: str) -> Address:
 
 def _full_address(raw: str, checked: str) -> Address:
     """Everything the fast path does not take: the local part through email-validator, the
-    domain through our IDNA 2008 rules (or email-validator for an address literal)."""
+    domain through our IDNA 2008 rules, or an address literal through RFC 5321 §4.1.3."""
     _check_characters(checked)
     typed_local, typed_domain = _split(checked)
-    if typed_domain.startswith("["):
-        valid = _validate(checked)
-        local = _typed_case(valid.local_part, typed_local)
-        _check_local_length(local)
-        return Address(
-            input=raw,
-            checked=checked,
-            local=local,
-            ascii_domain=valid.ascii_domain,
-            unicode_domain=valid.domain,
-            tag=_tag(local),
-            is_smtputf8=not local.isascii(),
-            domain_literal=str(valid.domain_address),
-        )
     # email-validator judges the local part alone: the domain it sees is a stand-in, because it
     # maps domains with UTS #46 (width, compatibility forms, other dots), which IDNA 2008 and
     # this engine do not.
     local = _typed_case(_validate(f"{typed_local}@{_STAND_IN_DOMAIN}").local_part, typed_local)
     _check_local_length(local)
+    if typed_domain.startswith("["):
+        literal, ip = _address_literal(typed_domain)
+        return Address(
+            input=raw,
+            checked=checked,
+            local=local,
+            ascii_domain=literal,
+            unicode_domain=literal,
+            tag=_tag(local),
+            is_smtputf8=not local.isascii(),
+            domain_literal=ip,
+        )
     ascii_domain, unicode_domain = _domain_name(typed_domain)
     for form in (checked, f"{local}@{unicode_domain}", f"{local}@{ascii_domain}"):
         if len(form.encode()) > MAX_ADDRESS_OCTETS:
@@ -310,7 +315,7 @@ def _validate(text: str) -> ValidatedEmail:
             check_deliverability=False,
             allow_smtputf8=True,  # RFC 6531
             allow_quoted_local=True,  # RFC 5321 §4.1.2 Quoted-string
-            allow_domain_literal=True,  # RFC 5321 §4.1.3 address literals
+            allow_domain_literal=False,  # never given one: RFC 5321 §4.1.3 is ours
             # RFC 5321 §4.1.2: a local part has at least one character. An empty quoted string
             # is grammatical but names no mailbox, and the bare "@domain" form is not one.
             allow_empty_local=False,
@@ -387,14 +392,16 @@ def _split(text: str) -> tuple[str, str]:
         if not rest.startswith("@"):
             raise InvalidAddress("text between the closing quote and the @ (RFC 5321 §4.1.2)")
         return local, rest[1:]
-    ats = text.count("@")
-    if ats == 0:
+    at = text.find("@")
+    if at < 0:
         if "＠" in text or "﹫" in text:
             raise AtSignNotFound("no @ sign (a full-width or small @ look-alike instead)")
         raise AtSignNotFound("no @ sign")
-    if ats > 1:
+    local, domain = text[:at], text[at + 1 :]
+    # RFC 5321 §4.1.3: a General-address-literal's dcontent may hold "@"; nothing else may.
+    if "@" in domain and not (domain.startswith("[") and domain.endswith("]")):
+        ats = text.count("@")
         raise TooManyAtSigns(f"{ats} @ signs; only a quoted local part may hold one")
-    local, domain = text.split("@")
     return local, domain
 
 
@@ -458,6 +465,116 @@ def _check_special_use(address: Address, *, private_names: bool) -> None:
         raise SpecialUseDomain(f"special-use name: {_NEVER_A_MAILBOX[tld]}", address=address)
     if tld in _OUTSIDE_DNS and not (private_names and tld in _PRIVATE_NAMES):
         raise SpecialUseDomainUnchecked(f"special-use name: {_OUTSIDE_DNS[tld]}", address=address)
+
+
+def _address_literal(text: str) -> tuple[str, str]:
+    """An address literal, exactly by RFC 5321 §4.1.3: the normalized literal and its IP.
+
+        address-literal  = "[" ( IPv4-address-literal / IPv6-address-literal /
+                                 General-address-literal ) "]"
+        General-address-literal = Standardized-tag ":" 1*dcontent
+
+    An IPv4 literal is four Snum, each 1*3DIGIT of value 0-255 in decimal: "010" is ten (never
+    octal eight), and the normalized form drops such zeros. A tag must be registered with IANA,
+    whose Address Literal Tags registry holds only "IPv6" (case-insensitive, RFC 5234 §2.3).
+    """
+    if not text.endswith("]") or len(text) < 2:
+        raise InvalidAddress("address literal has no closing ']' (RFC 5321 §4.1.3)")
+    inner = text[1:-1]
+    if _IPV4_LITERAL.fullmatch(inner):
+        ip = _ipv4(inner)
+        return f"[{ip}]", ip
+    tag, colon, content = inner.partition(":")
+    if tag.lower() == "ipv6" and colon:
+        ip = _ipv6(content)
+        return f"[IPv6:{ip}]", ip
+    if _ipv6_groups(inner) is not None:
+        raise InvalidAddress(
+            f"IPv6 address literal needs its tag: [IPv6:{inner}] (RFC 5321 §4.1.3)"
+        )
+    if colon and _LITERAL_TAG.fullmatch(tag) and _DCONTENT.fullmatch(content):
+        raise InvalidAddress(
+            f"address literal tag {tag!r} is not registered: RFC 5321 §4.1.3 takes a"
+            " Standardized-tag from IANA's Address Literal Tags, which hold only 'IPv6'"
+        )
+    raise InvalidAddress(
+        f"address literal {text!r} is neither an IPv4 address (four numbers 0-255) nor"
+        " 'IPv6:' and an IPv6 address (RFC 5321 §4.1.3)"
+    )
+
+
+def _ipv4(text: str) -> str:
+    """RFC 5321 §4.1.3 IPv4-address-literal (matched by _IPV4_LITERAL) in dotted decimal."""
+    numbers = []
+    for snum in text.split("."):
+        number = int(snum, 10)
+        if number > 255:
+            raise InvalidAddress(
+                f"IPv4 address literal has {snum}, above 255 (RFC 5321 §4.1.3 Snum)"
+            )
+        numbers.append(number)
+    return ".".join(map(str, numbers))
+
+
+def _ipv6(text: str) -> str:
+    """RFC 5321 §4.1.3 IPv6-addr in its normalized text form (RFC 5952 §4, §5).
+
+        IPv6-full   = IPv6-hex 7(":" IPv6-hex)
+        IPv6-comp   = [IPv6-hex *5(":" IPv6-hex)] "::" [IPv6-hex *5(":" IPv6-hex)]
+        IPv6v4-full = IPv6-hex 5(":" IPv6-hex) ":" IPv4-address-literal
+        IPv6v4-comp = [IPv6-hex *3(":" IPv6-hex)] "::"
+                      [IPv6-hex *3(":" IPv6-hex) ":"] IPv4-address-literal
+
+    "::" stands for at least two groups of zeros: at most 6 groups besides it (4 with an IPv4
+    tail). RFC 4291 lets it stand for one group; RFC 5321 does not (erratum 2467 rejected).
+    """
+    groups = _ipv6_groups(text)
+    if groups is None:
+        zone = " (a zone index is not part of an address literal)" if "%" in text else ""
+        raise InvalidAddress(
+            f"{text!r} is not an IPv6 address in a form of RFC 5321 §4.1.3{zone}: eight groups,"
+            " or '::' for two or more zero groups, optionally ending in an IPv4 address"
+        )
+    address = ipaddress.IPv6Address(int.from_bytes(bytes(groups), "big"))
+    mapped = address.ipv4_mapped
+    # RFC 5952 §5: an IPv4-mapped address keeps its dotted tail (the same on every Python).
+    return f"::ffff:{mapped}" if mapped is not None else address.compressed
+
+
+def _ipv6_groups(text: str) -> list[int] | None:
+    """The 16 octets of an RFC 5321 §4.1.3 IPv6-addr, or None when it is not one."""
+    tail: list[int] = []
+    hex_part = text
+    colon = text.rfind(":")
+    if colon >= 0 and "." in text[colon + 1 :]:
+        if not _IPV4_LITERAL.fullmatch(text[colon + 1 :]):
+            return None
+        tail = [int(snum, 10) for snum in text[colon + 1 :].split(".")]
+        if max(tail) > 255:
+            return None
+        # Keep "::" when it comes right before the IPv4 part; drop a lone separating ":".
+        hex_part = text[: colon + 1] if text[: colon + 1].endswith("::") else text[:colon]
+    wanted = 6 if tail else 8
+    if "::" in hex_part:
+        left, _, right = hex_part.partition("::")
+        if "::" in right:
+            return None
+        explicit = (left.split(":") if left else []) + (right.split(":") if right else [])
+        if len(explicit) > wanted - 2:
+            return None
+        left_count = len(left.split(":")) if left else 0
+        hexes = explicit[:left_count] + ["0"] * (wanted - len(explicit)) + explicit[left_count:]
+    else:
+        explicit = hexes = hex_part.split(":")
+        if len(hexes) != wanted:
+            return None
+    if not all(_IPV6_HEX.fullmatch(h) for h in explicit):
+        return None
+    octets: list[int] = []
+    for group in hexes:
+        value = int(group, 16)
+        octets += [value >> 8, value & 0xFF]
+    return octets + tail
 
 
 def _domain_name(text: str) -> tuple[str, str]:

@@ -637,6 +637,86 @@ def test_literal_skips_the_domain_name_rules_rfc5321_4_1_3() -> None:
     assert parse_address("user@[10.0.0.1]").domain_literal == "10.0.0.1"
 
 
+def test_snum_leading_zeros_are_decimal_rfc5321_4_1_3() -> None:
+    # Snum = 1*3DIGIT, "representing a decimal integer value in the range 0 through 255": "010"
+    # is ten. inet_aton() would read it as octal eight, so the literal is normalized once here
+    # and the SSRF guard and the SMTP stage both see 10.0.0.1.
+    for parse in (parse_address, _parse_full):
+        address = parse("user@[010.000.000.001]")
+        assert address.domain_literal == "10.0.0.1"
+        assert address.ascii_domain == "[10.0.0.1]"
+
+
+def test_leading_zeros_cannot_slip_past_the_ssrf_guard_rfc5321_4_1_3() -> None:
+    result = verify("postmaster@[010.0.0.1]", Config(check_smtp=False))
+    assert (result.state, result.reason) == (State.UNKNOWN, Reason.MX_ADDRESS_NOT_PUBLIC)
+    assert any("10.0.0.1" in note for note in result.detail.notes)
+
+
+@pytest.mark.parametrize(
+    ("literal", "normalized"),
+    [
+        ("[IPv6:2001:db8:0:0:1:0:0:1]", "[IPv6:2001:db8::1:0:0:1]"),  # IPv6-full
+        ("[IPv6:1::]", "[IPv6:1::]"),  # IPv6-comp, nothing after "::"
+        ("[IPv6:::]", "[IPv6:::]"),
+        ("[IPv6:1:2:3:4:5:6::]", "[IPv6:1:2:3:4:5:6::]"),  # six groups and "::" for two
+        ("[IPv6:::FFFF:192.0.2.1]", "[IPv6:::ffff:192.0.2.1]"),  # IPv6v4-comp, RFC 5952 §5
+        ("[IPv6:1:2:3:4::192.0.2.1]", "[IPv6:1:2:3:4::c000:201]"),  # four groups, "::", IPv4
+        ("[IPv6:1:2:3:4:5:6:192.0.2.1]", "[IPv6:1:2:3:4:5:6:c000:201]"),  # IPv6v4-full
+        ("[IPv6:::ffff:010.0.2.1]", "[IPv6:::ffff:10.0.2.1]"),  # Snum again
+    ],
+)
+def test_ipv6_literal_forms_rfc5321_4_1_3(literal: str, normalized: str) -> None:
+    for parse in (parse_address, _parse_full):
+        assert parse(f"user@{literal}").ascii_domain == normalized
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "1:2:3:4:5:6::8",  # "::" for one group: RFC 4291 allows it, RFC 5321 does not
+        "1:2:3:4:5:6:7::",
+        "::1:2:3:4:5:6:7",
+        "1:2:3:4:5::1.2.3.4",  # five groups besides "::" and the IPv4 part
+        "1:2:3:4:5:6:7:8:9",
+        "1:2:3:4:5:6:7",
+        ":1:2:3:4:5:6:7:8",
+        "1:::2",
+        "g::1",
+        "::1.2.3",
+    ],
+)
+def test_double_colon_stands_for_two_or_more_groups_rfc5321_4_1_3(content: str) -> None:
+    with pytest.raises(InvalidAddress, match=re.escape("RFC 5321 §4.1.3")):
+        parse_address(f"user@[IPv6:{content}]")
+
+
+def test_ipv6_address_without_its_tag_is_named_rfc5321_4_1_3() -> None:
+    with pytest.raises(InvalidAddress, match=re.escape("needs its tag: [IPv6:2001:db8::1]")):
+        parse_address("user@[2001:db8::1]")
+
+
+def test_zone_index_is_not_part_of_a_literal_rfc5321_4_1_3() -> None:
+    with pytest.raises(InvalidAddress, match="zone index"):
+        parse_address("user@[IPv6:fe80::1%eth0]")
+
+
+@pytest.mark.parametrize("literal", ["[x400:c=us]", "[X-tag:anything]", "[tag:a@b]"])
+def test_general_address_literal_needs_a_registered_tag_rfc5321_4_1_3(literal: str) -> None:
+    # General-address-literal = Standardized-tag ":" 1*dcontent, and a Standardized-tag must be
+    # registered with IANA, whose Address Literal Tags registry holds only "IPv6".
+    for parse in (parse_address, _parse_full):
+        with pytest.raises(InvalidAddress, match="is not registered") as caught:
+            parse(f"user@{literal}")
+        assert type(caught.value) is InvalidAddress  # an "@" in dcontent is not a second "@"
+
+
+def test_malformed_general_literal_is_not_called_unregistered_rfc5321_4_1_3() -> None:
+    for literal in ("[:x]", "[ta g:x]", "[tag:]", "[tag:a b]", "[tag:a\\b]"):
+        with pytest.raises(InvalidAddress, match="neither an IPv4 address"):
+            parse_address(f"user@{literal}")
+
+
 # --- tags -------------------------------------------------------------------------------------
 
 
