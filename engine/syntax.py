@@ -270,6 +270,8 @@ def _full_address(raw: str, checked: str) -> Address:
     domain through our IDNA 2008 rules, or an address literal through RFC 5321 §4.1.3."""
     _check_characters(checked)
     typed_local, typed_domain = _split(checked)
+    if typed_local.startswith('"'):
+        _check_quoted_string(typed_local)
     # email-validator judges the local part alone: the domain it sees is a stand-in, because it
     # maps domains with UTS #46 (width, compatibility forms, other dots), which IDNA 2008 and
     # this engine do not.
@@ -403,6 +405,37 @@ def _split(text: str) -> tuple[str, str]:
         ats = text.count("@")
         raise TooManyAtSigns(f"{ats} @ signs; only a quoted local part may hold one")
     return local, domain
+
+
+def _check_quoted_string(local: str) -> None:
+    """A quoted local part, exactly by RFC 5321 §4.1.2 with RFC 6531 §3.3's UTF-8:
+
+        Quoted-string   = DQUOTE *QcontentSMTP DQUOTE
+        QcontentSMTP    = qtextSMTP / quoted-pairSMTP
+        qtextSMTP       = %d32-33 / %d35-91 / %d93-126 / UTF8-non-ascii
+        quoted-pairSMTP = %d92 %d32-126
+
+    Narrower than RFC 5322 §3.2.4: no folding white space, no obsolete qtext (control
+    characters) and a backslash quotes only printable ASCII or a space, never a tab, a control
+    character or a non-ASCII character. `local` runs from its quote to the closing one.
+    """
+    body = local[1:-1]
+    escaped = False
+    for char in body:
+        if escaped:
+            escaped = False
+            if not " " <= char <= "~":
+                raise InvalidAddress(
+                    f"a backslash in quotes may precede only printable ASCII or a space, not"
+                    f" {_describe(char)} (RFC 5321 §4.1.2 quoted-pairSMTP)"
+                )
+        elif char == "\\":
+            escaped = True
+        elif char.isascii() and not (" " <= char <= "~"):
+            raise InvalidAddress(
+                f"quoted local part has {_describe(char)}, which is not qtextSMTP"
+                " (RFC 5321 §4.1.2: printable ASCII, space and UTF-8 only)"
+            )
 
 
 def _unquote(local: str) -> str:

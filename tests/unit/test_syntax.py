@@ -183,6 +183,37 @@ def test_quoted_pair_escapes_a_quote_rfc5321_4_1_2() -> None:
     assert parse_address(r'"a\"b"@example.com').local == r'"a\"b"'
 
 
+@pytest.mark.parametrize(
+    ("local", "reason"),
+    [
+        ('"a\\é"', "quoted-pairSMTP"),  # RFC 6531 extends qtextSMTP, not quoted-pairSMTP
+        ('"a\\\u00a0"', "quoted-pairSMTP"),
+        ('"a\\\t"', "control character"),  # RFC 5322 §3.2.1 quoted-pair takes WSP; not here
+        ('"a\tb"', "control character"),  # RFC 5322 FWS inside quotes
+        ('"a\r\n b"', "control character"),  # RFC 5322 folding
+        ('"a\x01b"', "control character"),  # RFC 5322 §4.1 obs-qtext
+        ('"a\\\x00"', "control character"),  # RFC 5322 §4.1 obs-qp
+        ('"a"."b"', "between the closing quote"),  # RFC 5322 §4.4 obs-local-part
+        ('"a" "b"', "between the closing quote"),  # RFC 5322 CFWS
+        ('"a"(c)', "between the closing quote"),  # RFC 5322 §3.2.2 comment
+    ],
+)
+def test_only_rfc5321_quoted_strings_are_valid_not_rfc5322_ones_rfc5321_4_1_2(
+    local: str, reason: str
+) -> None:
+    for parse in (parse_address, _parse_full):
+        with pytest.raises(InvalidAddress, match=re.escape(reason)):
+            parse(f"{local}@example.com")
+
+
+def test_quoted_string_keeps_utf8_and_spaces_rfc6531_3_3() -> None:
+    # qtextSMTP is extended with UTF8-non-ascii; a space is qtextSMTP itself (%d32).
+    for parse in (parse_address, _parse_full):
+        address = parse('"josé  d\\"oe"@example.com')
+        assert address.local == '"josé  d\\"oe"'
+        assert address.is_smtputf8
+
+
 def test_unterminated_quoted_string_is_invalid_rfc5321_4_1_2() -> None:
     with pytest.raises(InvalidAddress, match="closing quote"):
         parse_address('"john@example.com')
