@@ -72,10 +72,16 @@ def _read_cases() -> list[Case]:
 CASES = _read_cases()
 
 
-def _outcome(parse: Callable[[str], Address], text: str) -> Address | type[AddressError]:
-    """The Address, or the class of the AddressError; anything else propagates."""
+Outcome = Address | type[AddressError] | tuple[type[SpecialUseDomain], Address]
+
+
+def _outcome(parse: Callable[[str], Address], text: str) -> Outcome:
+    """The Address, or the class of the AddressError (with the Address a SpecialUseDomain
+    carries); anything else propagates."""
     try:
         return parse(text)
+    except SpecialUseDomain as exc:
+        return type(exc), exc.address
     except AddressError as exc:
         return type(exc)
 
@@ -1001,6 +1007,9 @@ def _tricky() -> Iterator[str]:
     domains += ["-a.com", "a--b.com", "xn--bcher-kva.de", "XN--BCHER-KVA.DE", "xn--zz.com"]
     domains += ["a_b.com", "a..com", ".a.com", "a.com.", "com", "localhost", "a.local"]
     domains += ["a.test", "a.invalid", "a.onion", "a.alt", "a.arpa", "123.com", "1.2.3.4"]
+    domains += ["A.LOCAL", "a.localhost", "home.arpa", "a.home.arpa", "ahome.arpa", "a.alt.com"]
+    domains += ["a--b.com", "ab--c.com", "xn--ll-0ea.cat", "xn---bbk.com", "XN--BBK.local"]
+    domains += ["[010.0.0.1]", "[IPv6:1:2:3:4:5:6::8]", "[tag:a@b]", "[IPv6:::ffff:1.2.3.4]"]
     domains += ["a" * 63 + ".com", "a" * 64 + ".com", "[192.0.2.1]", "[IPv6:::1]", "[1.2.3]"]
     domains += ["bücher.de", "ex ample.com", "", "a", "a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p"]
     for local in locals_:
@@ -1027,8 +1036,9 @@ def _generated(count: int, seed: int) -> Iterator[str]:
     for _ in range(count):
         local = ".".join(run(atext, 1, 8) for _ in range(rng.randint(1, 3)))
         domain = ".".join(run(ldh, 1, 12) for _ in range(rng.randint(1, 4)))
-        if rng.random() < 0.1:
-            domain = domain + "." + rng.choice(["com", "test", "invalid", "123", "local", "a1"])
+        if rng.random() < 0.15:
+            domain += "." + rng.choice(["com", "test", "invalid", "123", "local", "a1", "onion"])
+            domain += rng.choice(["", "", "", ".arpa", ".home.arpa", ".alt", ".localhost"])
         text = f"{local}@{domain}"
         if rng.random() < 0.3:  # a few random edits: insert, delete or replace a character
             chars = list(text)
@@ -1045,11 +1055,12 @@ def _generated(count: int, seed: int) -> Iterator[str]:
         yield text
 
 
+@pytest.mark.parametrize("private_names", [False, True])
 def test_fast_path_and_full_parser_agree_on_a_large_corpus(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, private_names: bool
 ) -> None:
     corpus = list(dict.fromkeys([*_tricky(), *_generated(20_000, seed=5321)]))
-    full = [_outcome(_parse_full, text) for text in corpus]
+    full = [_outcome(lambda t: _parse_full(t, private_names=private_names), t) for t in corpus]
 
     calls = 0
     real = email_validator.validate_email
@@ -1060,7 +1071,7 @@ def test_fast_path_and_full_parser_agree_on_a_large_corpus(
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(engine.syntax, "validate_email", counting)
-    fast = [_outcome(parse_address, text) for text in corpus]
+    fast = [_outcome(lambda t: parse_address(t, private_names=private_names), t) for t in corpus]
 
     mismatches = [(t, f, s) for t, f, s in zip(corpus, full, fast, strict=True) if f != s]
     assert mismatches == []
@@ -1068,6 +1079,9 @@ def test_fast_path_and_full_parser_agree_on_a_large_corpus(
     valid = sum(isinstance(outcome, Address) for outcome in full)
     assert 0.25 * len(corpus) < valid < 0.9 * len(corpus)
     assert calls < 0.5 * len(corpus)
+    # ...and every kind of special-use answer.
+    kinds = {o[0] for o in full if isinstance(o, tuple)}
+    assert kinds == {SpecialUseDomain, SpecialUseDomainUnchecked}
 
 
 def test_fast_path_explains_every_plain_ascii_input_it_refuses() -> None:
@@ -1083,19 +1097,22 @@ def test_fast_path_explains_every_plain_ascii_input_it_refuses() -> None:
 
 _atom = st.text(alphabet="abcXYZ019!#$%&'*+-/=?^_`{|}~", min_size=1, max_size=10)
 _label = st.text(alphabet="abcXYZ019-", min_size=1, max_size=70)
+_ENDINGS = ["", "", "", ".", "-", " ", "_x", "@x.com", ".123", ".test", ".onion", ".local"]
+_ENDINGS += [".home.arpa", ".in-addr.arpa", ".INVALID", ".localhost", ".alt", "--x.com"]
 _structured = st.builds(
     lambda atoms, labels, extra: ".".join(atoms) + "@" + ".".join(labels) + extra,
     st.lists(_atom, min_size=1, max_size=8),
     st.lists(_label, min_size=1, max_size=5),
-    st.sampled_from(["", "", "", ".", "-", " ", "_x", "@x.com", ".123", ".test", ".onion"]),
+    st.sampled_from(_ENDINGS),
 )
 _ascii = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=80)
 
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.one_of(_structured, _ascii))
-def test_fast_path_and_full_parser_agree_on_generated_ascii(text: str) -> None:
-    assert _outcome(parse_address, text) == _outcome(_parse_full, text)
+@given(st.one_of(_structured, _ascii), st.booleans())
+def test_fast_path_and_full_parser_agree_on_generated_ascii(text: str, private: bool) -> None:
+    fast = _outcome(lambda t: parse_address(t, private_names=private), text)
+    assert fast == _outcome(lambda t: _parse_full(t, private_names=private), text)
 
 
 @settings(max_examples=500, deadline=None)
