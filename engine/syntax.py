@@ -233,9 +233,7 @@ def _parse(raw: str, *, clean: bool, fast: bool, private_names: bool) -> Address
             # A "--" in the domain means Punycode or a reserved R-LDH label: IDNA rules apply
             # (RFC 5891 §4.2.3.1), so the full parser decides.
             if "--" not in match[2]:
-                address = _plain_address(raw, checked, match[1], match[2])
-                _check_special_use(address, private_names=private_names)
-                return address
+                return _plain_address(raw, checked, match[1], match[2], private_names)
         elif checked.isascii() and '"' not in checked and "[" not in checked:
             # Without quotes, literals or non-ASCII text the grammar above is the whole of
             # RFC 5321 §4.1.2, so the full parser would refuse this too; say why ourselves.
@@ -243,19 +241,16 @@ def _parse(raw: str, *, clean: bool, fast: bool, private_names: bool) -> Address
             reason = _plain_syntax_error(*_split(checked))
             if reason is not None:
                 raise InvalidAddress(reason)
-    address = _full_address(raw, checked)
-    if address.domain_literal is None:
-        _check_special_use(address, private_names=private_names)
-    return address
+    return _full_address(raw, checked, private_names)
 
 
-def _plain_address(raw: str, checked: str, local: str, domain: str) -> Address:
+def _plain_address(raw: str, checked: str, local: str, domain: str, private_names: bool) -> Address:
     """An ASCII dot-atom local part and LDH domain the regular expression already accepted."""
     _check_local_length(local)
     # RFC 5321 §2.4: the domain is case-insensitive; the local part keeps its case.
     domain = domain.lower()
-    _check_domain(domain)
-    return Address(
+    tld = _check_domain(domain)
+    address = Address(
         input=raw,
         checked=checked,
         local=local,
@@ -263,9 +258,12 @@ def _plain_address(raw: str, checked: str, local: str, domain: str) -> Address:
         unicode_domain=domain,
         tag=_tag(local),
     )
+    if tld in RESERVED_TLDS:
+        _check_special_use(address, private_names=private_names)
+    return address
 
 
-def _full_address(raw: str, checked: str) -> Address:
+def _full_address(raw: str, checked: str, private_names: bool) -> Address:
     """Everything the fast path does not take: the local part through email-validator, the
     domain through our IDNA 2008 rules, or an address literal through RFC 5321 §4.1.3."""
     _check_characters(checked)
@@ -295,8 +293,8 @@ def _full_address(raw: str, checked: str) -> Address:
             raise InvalidAddress(
                 f"address longer than {MAX_ADDRESS_OCTETS} octets (RFC 5321 §4.5.3.1.3)"
             )
-    _check_domain(ascii_domain)
-    return Address(
+    tld = _check_domain(ascii_domain)
+    address = Address(
         input=raw,
         checked=checked,
         local=local,
@@ -306,6 +304,9 @@ def _full_address(raw: str, checked: str) -> Address:
         # RFC 6531 §3.3: a non-ASCII local part can only travel with SMTPUTF8.
         is_smtputf8=not local.isascii(),
     )
+    if tld in RESERVED_TLDS:
+        _check_special_use(address, private_names=private_names)
+    return address
 
 
 def _validate(text: str) -> ValidatedEmail:
@@ -467,8 +468,9 @@ def _check_local_length(local: str) -> None:
         )
 
 
-def _check_domain(domain: str) -> None:
-    """The rules for a domain name (not a literal) in A-label form that both paths share."""
+def _check_domain(domain: str) -> str:
+    """The rules for a domain name (not a literal) in A-label form that both paths share;
+    returns the top-level label."""
     if len(domain) > MAX_DOMAIN_OCTETS:
         raise InvalidAddress(f"domain longer than {MAX_DOMAIN_OCTETS} octets (RFC 1035 §2.3.4)")
     labels = domain.split(".")
@@ -486,10 +488,11 @@ def _check_domain(domain: str) -> None:
     # RFC 3696 §2: top-level domain names are never all-numeric (that is a dotted IP address).
     if tld.isdigit():
         raise InvalidAddress("top-level domain is all-numeric (RFC 3696 §2)")
+    return tld
 
 
 def _check_special_use(address: Address, *, private_names: bool) -> None:
-    """Refuse a special-use name (see RESERVED_TLDS), after every syntax rule has passed."""
+    """Refuse a special-use name (one ending in RESERVED_TLDS), after every syntax rule."""
     domain = address.ascii_domain
     tld = domain[domain.rfind(".") + 1 :]
     if tld in _NEVER_A_MAILBOX:
