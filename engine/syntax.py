@@ -275,25 +275,18 @@ def _full_address(raw: str, checked: str, private_names: bool) -> Address:
     # this engine do not.
     local = _typed_case(_validate(f"{typed_local}@{_STAND_IN_DOMAIN}").local_part, typed_local)
     _check_local_length(local)
+    ip: str | None = None
     if typed_domain.startswith("["):
-        literal, ip = _address_literal(typed_domain)
-        return Address(
-            input=raw,
-            checked=checked,
-            local=local,
-            ascii_domain=literal,
-            unicode_domain=literal,
-            tag=_tag(local),
-            is_smtputf8=not local.isascii(),
-            domain_literal=ip,
-        )
-    ascii_domain, unicode_domain = _domain_name(typed_domain)
+        ascii_domain, ip = _address_literal(typed_domain)
+        unicode_domain = ascii_domain
+    else:
+        ascii_domain, unicode_domain = _domain_name(typed_domain)
     for form in (checked, f"{local}@{unicode_domain}", f"{local}@{ascii_domain}"):
         if len(form.encode()) > MAX_ADDRESS_OCTETS:
             raise InvalidAddress(
                 f"address longer than {MAX_ADDRESS_OCTETS} octets (RFC 5321 §4.5.3.1.3)"
             )
-    tld = _check_domain(ascii_domain)
+    tld = _check_domain(ascii_domain) if ip is None else None
     address = Address(
         input=raw,
         checked=checked,
@@ -303,6 +296,7 @@ def _full_address(raw: str, checked: str, private_names: bool) -> Address:
         tag=_tag(local),
         # RFC 6531 §3.3: a non-ASCII local part can only travel with SMTPUTF8.
         is_smtputf8=not local.isascii(),
+        domain_literal=ip,
     )
     if tld in RESERVED_TLDS:
         _check_special_use(address, private_names=private_names)
@@ -387,12 +381,11 @@ def _split(text: str) -> tuple[str, str]:
         if close < 0:
             raise InvalidAddress("quoted local part has no closing quote (RFC 5321 §4.1.2)")
         local, rest = text[: close + 1], text[close + 1 :]
-        ats = rest.count("@")
-        if ats > 1:
-            raise TooManyAtSigns("more than one @ outside the quoted local part")
-        if ats == 0:
+        at = rest.find("@")
+        if at < 0:
             raise AtSignNotFound("no @ after the quoted local part")
-        if not rest.startswith("@"):
+        _check_one_at(text, rest[at + 1 :])
+        if at > 0:
             raise InvalidAddress("text between the closing quote and the @ (RFC 5321 §4.1.2)")
         return local, rest[1:]
     at = text.find("@")
@@ -400,12 +393,17 @@ def _split(text: str) -> tuple[str, str]:
         if "＠" in text or "﹫" in text:
             raise AtSignNotFound("no @ sign (a full-width or small @ look-alike instead)")
         raise AtSignNotFound("no @ sign")
-    local, domain = text[:at], text[at + 1 :]
-    # RFC 5321 §4.1.3: a General-address-literal's dcontent may hold "@"; nothing else may.
+    _check_one_at(text, text[at + 1 :])
+    return text[:at], text[at + 1 :]
+
+
+def _check_one_at(text: str, domain: str) -> None:
+    """No "@" after the separating one, but inside a General-address-literal's dcontent
+    (RFC 5321 §4.1.3), which the literal's own rules then judge."""
     if "@" in domain and not (domain.startswith("[") and domain.endswith("]")):
-        ats = text.count("@")
-        raise TooManyAtSigns(f"{ats} @ signs; only a quoted local part may hold one")
-    return local, domain
+        if text.startswith('"'):
+            raise TooManyAtSigns("more than one @ outside the quoted local part")
+        raise TooManyAtSigns(f"{text.count('@')} @ signs; only a quoted local part may hold one")
 
 
 def _check_quoted_string(local: str) -> None:
