@@ -115,7 +115,8 @@ class Config:
     routes: tuple[Route, ...] = ()
 
     # Safety
-    allow_private_addresses: bool = False  # SSRF guard; tests and intranets opt in
+    # SSRF guard; tests and intranets opt in. Also leaves .local names to DNS (RFC 6762 §3).
+    allow_private_addresses: bool = False
 
     timeouts: Timeouts = field(default_factory=Timeouts)
     politeness: Politeness = field(default_factory=Politeness)

@@ -3,7 +3,8 @@
 These never leave `averify()`: pipeline.py turns every one into a Result.
 
     EngineError
-    ├── AddressError ── AtSignNotFound, TooManyAtSigns, InvalidAddress
+    ├── AddressError ── AtSignNotFound, TooManyAtSigns, InvalidAddress,
+    │                   SpecialUseDomain ── SpecialUseDomainUnchecked
     ├── DnsError ───── NoSuchDomain, NullMx, NoMailServer, NoPublicMxAddress, DnsTransient
     ├── SmtpError ──── SmtpTransient (timeout, reset, 421, TLS), SmtpProtocolError (garbage)
     │                  └── ProxyFault (an egress's proxy failed: which proxy, which step)
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from engine.model import Reason, Reply, Stage, State
+from engine.model import Address, Reason, Reply, Stage, State
 
 
 class EngineError(Exception):
@@ -39,6 +40,27 @@ class TooManyAtSigns(AddressError):
 
 class InvalidAddress(AddressError):
     reason = Reason.INVALID_SYNTAX
+
+
+class SpecialUseDomain(AddressError):
+    """A well-formed address under a special-use name that never holds anybody's mailbox:
+    .invalid, .localhost, the .arpa infrastructure (RFC 6761 §6.3, §6.4; RFC 3172).
+
+    Carries the parsed address, so the Result still shows it."""
+
+    reason = Reason.SPECIAL_USE_DOMAIN
+
+    def __init__(self, message: str, *, address: Address) -> None:
+        super().__init__(message)
+        self.address = address
+
+
+class SpecialUseDomainUnchecked(SpecialUseDomain):
+    """A special-use name outside the public DNS that mailprobe does not look into: .onion
+    (Tor), .alt, and .local unless private addresses are allowed. A mailbox may well exist
+    there, so nothing is learned about the address."""
+
+    state = State.UNKNOWN
 
 
 class DnsError(EngineError):

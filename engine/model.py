@@ -35,6 +35,7 @@ class Reason(str, Enum):
     AT_SIGN_NOT_FOUND = "AtSignNotFound"
     TOO_MANY_AT_SIGNS_FOUND = "TooManyAtSignsFound"
     INVALID_SYNTAX = "InvalidSyntax"
+    SPECIAL_USE_DOMAIN = "SpecialUseDomain"  # a special-use name (RFC 6761): see the README
     SERVER_DOES_NOT_SUPPORT_INTERNATIONAL_MAILBOXES = "ServerDoesNotSupportInternationalMailboxes"
     TRANSIENT_NETWORK_FAULT = "TransientNetworkFault"
     GREYLISTED = "Greylisted"

@@ -62,7 +62,8 @@ def elapsed_ms(start: float) -> float:
 
 
 def offline_findings(raw: str, deps: Deps) -> Findings:
-    address = parse_address(raw, clean=deps.config.clean)
+    config = deps.config
+    address = parse_address(raw, clean=config.clean, private_names=config.allow_private_addresses)
     flags = reputation_flags(address, deps.datasets)
     suggestion = None
     if deps.typos is not None and address.domain_literal is None:

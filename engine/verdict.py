@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from engine.config import Config
-from engine.errors import AddressError, EngineError
+from engine.errors import AddressError, EngineError, SpecialUseDomain
 from engine.model import (
     Address,
     Detail,
@@ -41,7 +41,8 @@ _SMTP_STATE: dict[Reason, State] = {
     Reason.TIMEOUT: State.UNKNOWN,
 }
 
-# Base score of each (state, reason): how likely mail to the address is delivered and read.
+# Base score of each reason that is not undeliverable: how likely mail to the address is
+# delivered and read.
 _BASE_SCORE: dict[Reason, float] = {
     Reason.SUCCESS: 0.95,
     Reason.SERVER_IS_CATCH_ALL: 0.55,
@@ -54,6 +55,11 @@ _BASE_SCORE: dict[Reason, float] = {
     Reason.UNKNOWN: 0.4,
     Reason.TIMEOUT: 0.4,
     Reason.MX_ADDRESS_NOT_PUBLIC: 0.3,
+    # Unknown only: a name outside the public DNS (.onion, .local) that was not looked into.
+    Reason.SPECIAL_USE_DOMAIN: 0.3,
+}
+# Undeliverable results score 0, except where the mailbox itself may exist.
+_UNDELIVERABLE_SCORE: dict[Reason, float] = {
     Reason.SERVER_DOES_NOT_SUPPORT_INTERNATIONAL_MAILBOXES: 0.05,
 }
 _SCORE_ROLE = 0.05
@@ -85,7 +91,7 @@ class Findings:
 def score(state: State, reason: Reason, flags: Flags, did_you_mean: str | None) -> float:
     """Deterministic 0-1 score: a base per reason, minus fixed penalties (see README)."""
     if state is State.UNDELIVERABLE:
-        return _BASE_SCORE.get(reason, 0.0)
+        return _UNDELIVERABLE_SCORE.get(reason, 0.0)
     value = _BASE_SCORE.get(reason, 0.4)
     if flags.role:
         value -= _SCORE_ROLE
@@ -171,16 +177,23 @@ def decide(f: Findings, config: Config, timings: Timings) -> Result:
 
 
 def error_result(raw: str, exc: EngineError, timings: Timings) -> Result:
-    """The Result for an input that never became an Address (bad syntax or an internal error)."""
+    """The Result for an input the stages stopped at: bad syntax, a special-use domain (whose
+    parsed address is still shown) or an internal error."""
     message = str(exc)
     if not isinstance(exc, AddressError):
         message = message or "internal error"
+    a = exc.address if isinstance(exc, SpecialUseDomain) else None
     return Result(
         input=raw,
-        email=None,
+        email=a.email if a else None,
         state=exc.state,
         reason=exc.reason,
+        user=a.local if a else None,
+        domain=a.unicode_domain if a else None,
+        tag=a.tag if a else None,
         score=score(exc.state, exc.reason, Flags(), None),
         timings=timings,
-        detail=Detail(notes=(message,) if message else ()),
+        detail=Detail(
+            cleaned=a.checked != a.input if a else False, notes=(message,) if message else ()
+        ),
     )

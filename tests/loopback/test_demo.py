@@ -102,6 +102,7 @@ def test_world_table_shows_what_each_sample_line_is_for(demo_run: tuple[int, str
         Reason.AT_SIGN_NOT_FOUND,
         Reason.TOO_MANY_AT_SIGNS_FOUND,
         Reason.INVALID_SYNTAX,
+        Reason.SPECIAL_USE_DOMAIN,
     }
     assert len(cleaned) == 3
     assert [(i, (s, r)) for i, s, r in world] == list(WORLD.items())

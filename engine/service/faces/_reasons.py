@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from engine.model import Reason
+from engine.model import Reason, Result, State
 
 SHARED_REASONS: Mapping[Reason, str] = MappingProxyType(
     {
@@ -31,6 +31,9 @@ SHARED_REASONS: Mapping[Reason, str] = MappingProxyType(
         Reason.AT_SIGN_NOT_FOUND: "invalid_email",
         Reason.TOO_MANY_AT_SIGNS_FOUND: "invalid_email",
         Reason.INVALID_SYNTAX: "invalid_email",
+        # RFC 6761 names: .invalid and .localhost can never take mail (undeliverable); for
+        # .onion and .local the engine answers unknown, and shared_reason() says so.
+        Reason.SPECIAL_USE_DOMAIN: "invalid_domain",
         # Our SSRF guard refused every mail host address: no connection was made.
         Reason.MX_ADDRESS_NOT_PUBLIC: "no_connect",
         Reason.TRANSIENT_NETWORK_FAULT: "no_connect",
@@ -43,3 +46,11 @@ SHARED_REASONS: Mapping[Reason, str] = MappingProxyType(
         Reason.UNKNOWN: "unexpected_error",
     }
 )
+
+
+def shared_reason(result: Result) -> str:
+    """The reason word for `result`, always in the group of its state (a special-use name
+    the engine could not judge is `unknown`, so its word comes from the unknown group)."""
+    if result.reason is Reason.SPECIAL_USE_DOMAIN and result.state is not State.UNDELIVERABLE:
+        return "unexpected_error"
+    return SHARED_REASONS[result.reason]

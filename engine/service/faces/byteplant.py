@@ -62,6 +62,8 @@ REASONS: Mapping[Reason, str] = MappingProxyType(
         Reason.TOO_MANY_AT_SIGNS_FOUND: "TooManyAtSignsFound",
         # No documented word for our other syntax failures (the notes say which rule).
         Reason.INVALID_SYNTAX: "None",
+        # RFC 6761 special-use names (.invalid, .onion, .local): no documented word either.
+        Reason.SPECIAL_USE_DOMAIN: "None",
         # Our SSRF guard's refusal is a setting, not a fault: a retry gives the same answer.
         Reason.MX_ADDRESS_NOT_PUBLIC: "None",
         Reason.TRANSIENT_NETWORK_FAULT: "TransientNetworkFault",

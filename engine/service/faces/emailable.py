@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.model import Reason, Result
-from engine.service.faces._reasons import SHARED_REASONS
+from engine.service.faces._reasons import SHARED_REASONS, shared_reason
 
 # Emailable reasons: the vocabulary Kickbox and Emailable share (groups in _reasons.py).
 REASONS: Mapping[Reason, str] = SHARED_REASONS
@@ -53,7 +53,7 @@ def to_emailable(result: Result) -> dict[str, Any]:
         "mailbox_full": flags.mailbox_full,
         "mx_record": result.mx_record,
         "no_reply": flags.no_reply,
-        "reason": REASONS[result.reason],
+        "reason": shared_reason(result),
         "role": flags.role,
         "score": round(result.score * 100),
         "smtp_provider": result.smtp_provider,

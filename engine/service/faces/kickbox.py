@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.model import Reason, Result
-from engine.service.faces._reasons import SHARED_REASONS
+from engine.service.faces._reasons import SHARED_REASONS, shared_reason
 
 # Kickbox reasons: the vocabulary Kickbox and Emailable share (groups in _reasons.py).
 REASONS: Mapping[Reason, str] = SHARED_REASONS
@@ -34,7 +34,7 @@ def to_kickbox(result: Result) -> dict[str, Any]:
     flags = result.flags
     return {
         "result": result.state.value,
-        "reason": REASONS[result.reason],
+        "reason": shared_reason(result),
         "role": flags.role,
         "free": flags.free,
         "disposable": flags.disposable,

@@ -78,6 +78,8 @@ REASONS: Mapping[Reason, Checks] = MappingProxyType(
         Reason.AT_SIGN_NOT_FOUND: _BAD_SYNTAX,
         Reason.TOO_MANY_AT_SIGNS_FOUND: _BAD_SYNTAX,
         Reason.INVALID_SYNTAX: _BAD_SYNTAX,
+        # RFC 6761 special-use names are refused before any DNS query: only the syntax is known.
+        Reason.SPECIAL_USE_DOMAIN: Checks(syntax_valid=True),
         # These say nothing by themselves: the DNS outcome and the reply (if any) do.
         Reason.DOMAIN_IS_WELL_KNOWN_DEA: _NOTHING,
         Reason.TRANSIENT_NETWORK_FAULT: _NOTHING,

@@ -92,6 +92,7 @@ REASONS: Mapping[Reason, Smtp] = MappingProxyType(
         Reason.AT_SIGN_NOT_FOUND: _SKIPPED,
         Reason.TOO_MANY_AT_SIGNS_FOUND: _SKIPPED,
         Reason.INVALID_SYNTAX: _SKIPPED,
+        Reason.SPECIAL_USE_DOMAIN: _SKIPPED,  # refused before DNS (RFC 6761)
     }
 )
 

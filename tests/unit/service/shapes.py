@@ -42,6 +42,8 @@ REASON_STATE: dict[Reason, State] = {
     Reason.AT_SIGN_NOT_FOUND: State.UNDELIVERABLE,
     Reason.TOO_MANY_AT_SIGNS_FOUND: State.UNDELIVERABLE,
     Reason.INVALID_SYNTAX: State.UNDELIVERABLE,
+    # .invalid / .localhost; .onion and .local are unknown (test_special_use_... checks those).
+    Reason.SPECIAL_USE_DOMAIN: State.UNDELIVERABLE,
     Reason.SERVER_DOES_NOT_SUPPORT_INTERNATIONAL_MAILBOXES: State.UNDELIVERABLE,
     Reason.GREYLISTED: State.UNKNOWN,
     Reason.SENDER_BLOCKED: State.UNKNOWN,

@@ -124,3 +124,18 @@ def test_every_face_states_the_engine_verdict(case: str) -> None:
     assert byteplant.to_byteplant(result)["status"] == byteplant.STATES[result.state]
     assert mailvalid.to_mailvalid(result)["status"] == mailvalid.STATES[result.state]
     assert reacher.to_reacher(result)["is_reachable"] == reacher.STATES[result.state]
+
+
+def test_special_use_names_keep_a_reason_word_of_their_state() -> None:
+    """RFC 6761: .invalid can never take mail (undeliverable); .onion may (unknown)."""
+    from engine import Config, Verifier
+
+    verifier = Verifier(Config(check_dns=False, check_smtp=False))
+    never, maybe = (verifier.check_offline(a) for a in ("a@x.invalid", "a@x.onion"))
+    assert (never.reason, never.state) == (Reason.SPECIAL_USE_DOMAIN, State.UNDELIVERABLE)
+    assert (maybe.reason, maybe.state) == (Reason.SPECIAL_USE_DOMAIN, State.UNKNOWN)
+    for vendor in ("kickbox", "emailable"):
+        groups = load(vendor)["reason_groups"]
+        for result in (never, maybe):
+            word = FACES[vendor](result)["reason"]
+            assert word in groups[result.state.value], (vendor, result.state, word)
