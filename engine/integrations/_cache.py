@@ -40,11 +40,13 @@ class ResultLru:
             self._entries.move_to_end(key)
             return result
 
-    def put(self, key: str, result: Result) -> None:
-        if self.size == 0 or self.ttl_s == 0:
+    def put(self, key: str, result: Result, ttl_s: float | None = None) -> None:
+        """Keep `result` for `ttl_s` seconds (the cache's TTL by default)."""
+        ttl_s = self.ttl_s if ttl_s is None else min(ttl_s, self.ttl_s)
+        if self.size == 0 or ttl_s <= 0:
             return
         with self._lock:
-            self._entries[key] = (self._clock() + self.ttl_s, result)
+            self._entries[key] = (self._clock() + ttl_s, result)
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)

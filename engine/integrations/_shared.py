@@ -42,14 +42,17 @@ class Settings:
     config: Config = field(default_factory=Config)
     timeout_s: float = 5.0  # a form waits this long for the probe, then takes the offline verdict
     offline: bool = False  # syntax, typos and flags only: no DNS, no SMTP (for tests)
-    cache_size: int = 10_000  # Results kept in memory (settled ones only: never unknown)
+    cache_size: int = 10_000  # Results kept in memory
     cache_ttl_s: float = 3600.0  # how long a kept Result is reused
+    # An unknown Result (greylisting, a timeout) may change within minutes: kept briefly, so
+    # that a form submitted again at once does not probe the same server again.
+    cache_unknown_ttl_s: float = 60.0
 
     def __post_init__(self) -> None:
         if self.timeout_s <= 0:
             raise ValueError("timeout_s must be > 0")
-        if self.cache_size < 0 or self.cache_ttl_s < 0:
-            raise ValueError("cache_size and cache_ttl_s must be >= 0")
+        if min(self.cache_size, self.cache_ttl_s, self.cache_unknown_ttl_s) < 0:
+            raise ValueError("cache_size and the cache TTLs must be >= 0")
 
     @property
     def verifier_config(self) -> Config:
@@ -64,6 +67,7 @@ _SETTINGS_KEYS = {
     "OFFLINE": "offline",
     "CACHE_SIZE": "cache_size",
     "CACHE_TTL": "cache_ttl_s",
+    "CACHE_UNKNOWN_TTL": "cache_unknown_ttl_s",
 }
 _POLICY_KEYS = {f.name.upper(): f.name for f in dataclasses.fields(Policy)}
 _CONFIG_KEYS = {f.name.upper(): f.name for f in dataclasses.fields(Config)}
@@ -73,7 +77,7 @@ def read_settings(mapping: Mapping[str, object]) -> tuple[Settings, Policy]:
     """Settings and the default Policy from a framework's settings dict (`MAILPROBE`).
 
     Keys, upper-case: CONFIG (a Config to start from); any Config field (HELO_NAME, MAIL_FROM,
-    NAMESERVERS, ...); TIMEOUT, OFFLINE, CACHE_SIZE, CACHE_TTL; REJECT_RISKY,
+    NAMESERVERS, ...); TIMEOUT, OFFLINE, CACHE_SIZE, CACHE_TTL, CACHE_UNKNOWN_TTL; REJECT_RISKY,
     REJECT_DISPOSABLE, REJECT_ROLE, REJECT_UNKNOWN. Raises ValueError on an unknown key or value.
     """
     config = mapping.get("CONFIG", Config())
@@ -129,7 +133,8 @@ class SharedVerifier:
       for the next call). pydantic and Django validators are sync, so this is how they behave
       inside `async def` views; await `acheck()` there for the full check.
     - `acheck()` awaits the full check from any event loop without blocking it.
-    Neither raises. Settled Results (not unknown) are kept `settings.cache_ttl_s` seconds.
+    Neither raises. Results are kept `settings.cache_ttl_s` seconds (unknown ones
+    `settings.cache_unknown_ttl_s`).
     """
 
     def __init__(
@@ -227,9 +232,8 @@ class SharedVerifier:
         if task.cancelled() or task.exception() is not None:
             return
         result = task.result()
-        # An unknown answer may be different in a minute (greylisting, a timeout): not kept.
-        if result.state is not State.UNKNOWN:
-            self.cache.put(text, result)
+        unknown = result.state is State.UNKNOWN
+        self.cache.put(text, result, self.settings.cache_unknown_ttl_s if unknown else None)
 
     # -- the owning loop ------------------------------------------------------------------
 

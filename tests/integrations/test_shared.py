@@ -57,9 +57,8 @@ def hasty(world: World) -> Iterator[SharedVerifier]:
 
 
 def _rcpts(world: World, address: str) -> int:
-    return sum(
-        1 for line in world.commands() if line.upper().startswith("RCPT") and address in line
-    )
+    wanted = f"<{address}>"
+    return sum(1 for line in world.commands() if line.upper().startswith("RCPT") and wanted in line)
 
 
 def _in_thread(call: object) -> Result:
@@ -208,7 +207,7 @@ async def test_sync_check_inside_a_running_loop_still_refuses_bad_syntax(
 # -- the cache, offline mode, closing -------------------------------------------------------
 
 
-def test_settled_results_are_cached_and_unknown_ones_are_not(
+def test_results_are_cached_unknown_ones_briefly(
     shared: SharedVerifier, hasty: SharedVerifier, world: World
 ) -> None:
     address = "cached@shop.test"
@@ -216,8 +215,19 @@ def test_settled_results_are_cached_and_unknown_ones_are_not(
     assert _rcpts(world, address) == 1
     tarpit = world.servers[-1]
     before = tarpit.stats.connections
-    hasty.check("twice@slow.test")
-    hasty.check("twice@slow.test")
+    assert hasty.check("twice@slow.test") is hasty.check("twice@slow.test")
+    assert tarpit.stats.connections - before == 1
+
+
+def test_unknown_results_need_not_be_cached(world: World) -> None:
+    shared = SharedVerifier(world.settings(timeout_s=SHORT_TIMEOUT_S, cache_unknown_ttl_s=0))
+    tarpit = world.servers[-1]
+    before = tarpit.stats.connections
+    try:
+        first, second = shared.check("again@slow.test"), shared.check("again@slow.test")
+    finally:
+        shared.close()
+    assert first.reason is second.reason is Reason.TIMEOUT
     assert tarpit.stats.connections - before == 2
 
 
@@ -309,12 +319,14 @@ def test_settings_dict_sets_config_fields_limits_and_policy() -> None:
             "TIMEOUT": 3,
             "OFFLINE": True,
             "CACHE_SIZE": 10,
+            "CACHE_UNKNOWN_TTL": 0,
             "REJECT_ROLE": True,
         }
     )
     assert settings.config.helo_name == "mx.example.com"
     assert settings.config.nameservers == ("127.0.0.53",)
     assert (settings.timeout_s, settings.offline, settings.cache_size) == (3, True, 10)
+    assert settings.cache_unknown_ttl_s == 0
     assert policy.reject_role and not policy.reject_risky
     assert settings.verifier_config.check_dns is False
 

@@ -52,3 +52,16 @@ def test_size_or_ttl_zero_keeps_nothing(size: int, ttl_s: float) -> None:
 def test_negative_limits_are_refused() -> None:
     with pytest.raises(ValueError):
         ResultLru(-1, 60.0)
+
+
+def test_an_entry_may_be_kept_for_less_than_the_ttl_never_more() -> None:
+    clock = Clock()
+    cache = ResultLru(10, 60.0, clock=clock)
+    cache.put("brief", _result("brief@example.com"), ttl_s=5.0)
+    cache.put("long", _result("long@example.com"), ttl_s=600.0)
+    clock.now += 5.0
+    assert cache.get("brief") is None
+    clock.now += 54.9
+    assert cache.get("long") is not None
+    clock.now += 0.1
+    assert cache.get("long") is None
