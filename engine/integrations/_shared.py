@@ -154,12 +154,9 @@ class SharedVerifier:
 
     def check(self, raw: object) -> Result:
         """The time-bounded check, blocking this thread (never an event loop); never raises."""
-        text = coerce_input(raw)
-        if text is None or self.settings.offline:
-            return self.check_offline(raw)
-        cached = self.cache.get(text)
-        if cached is not None:
-            return cached
+        text = self._text_to_probe(raw)
+        if isinstance(text, Result):
+            return text
         owner = self._ensure()
         if _loop_running_here():
             return self._in_loop(owner, text)
@@ -171,12 +168,9 @@ class SharedVerifier:
 
     async def acheck(self, raw: object) -> Result:
         """The time-bounded check, awaited from any event loop; never raises."""
-        text = coerce_input(raw)
-        if text is None or self.settings.offline:
-            return self.check_offline(raw)
-        cached = self.cache.get(text)
-        if cached is not None:
-            return cached
+        text = self._text_to_probe(raw)
+        if isinstance(text, Result):
+            return text
         owner = self._owner
         if owner is None or not self._usable(owner):
             owner = await asyncio.to_thread(self._ensure)  # loading the data lists: not here
@@ -187,6 +181,13 @@ class SharedVerifier:
         except RuntimeError:
             return timed_out(owner.verifier, text, "the shared verifier was closed")
         return await await_within(future, owner.verifier, text, self.settings.timeout_s)
+
+    def _text_to_probe(self, raw: object) -> str | Result:
+        """The Result when it needs no probe (not text, offline mode, cached), else the text."""
+        text = coerce_input(raw)
+        if text is None or self.settings.offline:
+            return self.check_offline(raw)
+        return self.cache.get(text) or text
 
     def check_offline(self, raw: object) -> Result:
         """Syntax, typos and flags only, in this thread; never raises."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated, Any
 
 import pytest
@@ -17,25 +16,10 @@ from tests.integrations.world import (
     NO_SUCH_USER,
     NOT_AN_ADDRESS,
     ROLE,
-    SHORT_TIMEOUT_S,
     SLOW,
     TYPO,
     World,
 )
-
-
-@pytest.fixture
-def shared(world: World) -> Iterator[SharedVerifier]:
-    verifier = SharedVerifier(world.settings())
-    yield verifier
-    verifier.close()
-
-
-@pytest.fixture
-def hasty(world: World) -> Iterator[SharedVerifier]:
-    verifier = SharedVerifier(world.settings(timeout_s=SHORT_TIMEOUT_S))
-    yield verifier
-    verifier.close()
 
 
 def _error(model: type[BaseModel], data: dict[str, str], verifier: SharedVerifier) -> Any:

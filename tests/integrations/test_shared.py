@@ -10,7 +10,6 @@ import asyncio
 import concurrent.futures
 import dataclasses
 import threading
-from collections.abc import Iterator
 
 import pytest
 
@@ -39,21 +38,6 @@ from tests.integrations.world import (
 )
 
 IN_LOOP_NOTE = "not probed: checked synchronously inside a running event loop"
-
-
-@pytest.fixture
-def shared(world: World) -> Iterator[SharedVerifier]:
-    verifier = SharedVerifier(world.settings())
-    yield verifier
-    verifier.close()
-
-
-@pytest.fixture
-def hasty(world: World) -> Iterator[SharedVerifier]:
-    """A shared verifier with a time limit the tarpit always exceeds."""
-    verifier = SharedVerifier(world.settings(timeout_s=SHORT_TIMEOUT_S))
-    yield verifier
-    verifier.close()
 
 
 def _rcpts(world: World, address: str) -> int:
