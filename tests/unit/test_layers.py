@@ -52,6 +52,7 @@ LAYERS: dict[str, float] = {
     "cli": 6,
     "__init__": 6,
     "service": 7,  # the HTTP service and its faces: above the engine, imported by nothing in it
+    "integrations": 7,  # pydantic, Django, FastAPI, Flask: above the engine, like the service
     "commands": 8,  # the mailprobe command: the CLI's subcommands and the service's
     "__main__": 9,  # runs the command
 }
@@ -66,7 +67,8 @@ SEAMS: dict[str, set[str]] = {
     "tomli": {"settings"},
 }
 
-# Face libraries: only the service package may import them, so `import engine` never does.
+# Face libraries: only the faces above the engine (the service, the framework integrations) may
+# import them, so `import engine` never does.
 SERVICE_ONLY = ("fastapi", "starlette", "uvicorn", "pydantic", "httpx", "standardwebhooks",
                 "multipart", "python_multipart")  # fmt: skip
 
@@ -124,7 +126,7 @@ def test_face_libraries_stay_in_the_service(path: Path) -> None:
     for name in _imports(path):
         top = name.split(".")[0]
         if top in SERVICE_ONLY:
-            assert me == "service", f"{me} imports {top}; only engine/service/ may"
+            assert me in ("service", "integrations"), f"{me} imports {top}; only a face may"
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ENGINE)))
@@ -201,3 +203,74 @@ def test_the_library_reads_no_environment(path: Path) -> None:
     me = _module_key(path)
     if me not in READS_ENVIRONMENT:
         assert not _reads_environment(path), f"{me} reads the environment; only the CLI may"
+
+
+# Web frameworks, each imported only by its own module of engine/integrations.
+FRAMEWORKS: dict[str, str] = {
+    "pydantic": "pydantic",
+    "pydantic_core": "pydantic",
+    "django": "django",
+    "fastapi": "fastapi",
+    "starlette": "fastapi",
+    "flask": "flask",
+    "werkzeug": "flask",
+}
+INTEGRATIONS = ENGINE / "integrations"
+INTEGRATION_FILES = sorted(INTEGRATIONS.glob("*.py"))
+INTEGRATION_FACES = sorted({FRAMEWORKS[top] for top in FRAMEWORKS})
+
+
+@pytest.mark.parametrize("path", INTEGRATION_FILES, ids=lambda p: p.name)
+def test_each_framework_is_imported_by_its_own_integration_only(path: Path) -> None:
+    for name in _imports(path):
+        owner = FRAMEWORKS.get(name.split(".")[0])
+        if owner is not None:
+            assert path.stem == owner, f"integrations/{path.name} imports {name}"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ENGINE)))
+def test_the_engine_imports_no_framework_and_no_integration(path: Path) -> None:
+    me = _module_key(path)
+    if me == "integrations" or LAYERS[me] >= 7:
+        return  # the faces above the engine (the HTTP service may use a framework)
+    for name in _imports(path):
+        assert name.split(".")[0] not in FRAMEWORKS, f"{me} imports {name}"
+        assert not name.startswith("engine.integrations"), f"{me} imports {name}"
+
+
+@pytest.mark.parametrize("path", INTEGRATION_FILES, ids=lambda p: p.name)
+def test_an_integration_imports_no_other_integration(path: Path) -> None:
+    others = {f"engine.integrations.{face}" for face in INTEGRATION_FACES} - {
+        f"engine.integrations.{path.stem}"
+    }
+    for name in _imports(path):
+        assert name not in others, f"integrations/{path.name} imports {name}"
+
+
+def _loaded_after(code: str) -> set[str]:
+    """Top-level framework modules in sys.modules after running `code` in a fresh interpreter."""
+    probe = f"{code}\nimport sys\nprint(' '.join(sorted({{m.split('.')[0] for m in sys.modules}})))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+    return set(out.split()) & set(FRAMEWORKS)
+
+
+def test_import_engine_imports_no_framework() -> None:
+    code = "import engine, engine.integrations\nfrom engine import Config, Result, Verifier"
+    assert _loaded_after(code) == set()
+
+
+LOADS: dict[str, set[str]] = {
+    "pydantic": {"pydantic", "pydantic_core"},
+    "django": {"django"},
+    "fastapi": {"fastapi", "starlette", "pydantic", "pydantic_core"},  # FastAPI's own
+    "flask": {"flask", "werkzeug"},
+}
+
+
+@pytest.mark.parametrize(("face", "allowed"), sorted(LOADS.items()))
+def test_an_integration_loads_its_own_framework_only(face: str, allowed: set[str]) -> None:
+    loaded = _loaded_after(f"import engine.integrations.{face}")
+    assert face in loaded
+    assert loaded <= allowed
