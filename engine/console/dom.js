@@ -1,5 +1,5 @@
 // Building the page with DOM APIs only: every value becomes a text node, never markup.
-// (No innerHTML anywhere in the console: an address from a list is data, not HTML.)
+// (No markup strings anywhere in the console: an address from a list is data, not HTML.)
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 
