@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -80,12 +81,14 @@ def rcpts(server: LoopbackServer, start: int = 0) -> Counter[str]:
 
 
 @contextlib.asynccontextmanager
-async def mail_world(**mx_options: object) -> AsyncIterator[World]:
+async def mail_world(
+    extra_zone: dict[str, Any] | None = None, **mx_options: object
+) -> AsyncIterator[World]:
     mx = MailboxServer(
         MX_IP, SMTP_PORT, users=USERS, domains=["shop.test"], pipelining=True, **mx_options
     )  # type: ignore[arg-type]
     slow = HeldServer(SLOW_IP, SMTP_PORT)
-    async with LocalDnsServer(ZONE, host=DNS_HOST) as dns:
+    async with LocalDnsServer({**ZONE, **(extra_zone or {})}, host=DNS_HOST) as dns:
         await mx.start()
         await slow.start()
         try:
