@@ -24,9 +24,13 @@ function jobName(job) {
 }
 
 function jobRate(job) {
+  // From the service's own clock where it can be (its ETA, or start and finish times).
   if (job.status === "running" && job.eta_s > 0) return (job.total - job.processed) / job.eta_s;
   if (job.finished_at && job.started_at && job.finished_at > job.started_at) {
     return job.processed / (job.finished_at - job.started_at);
+  }
+  if (job.status === "running" && job.started_at && job.processed) {
+    return job.processed / Math.max(1, Date.now() / 1000 - job.started_at);
   }
   return null;
 }
@@ -152,6 +156,10 @@ function openStream(entry) {
       const wasFinished = FINISHED.has(entry.job.status);
       entry.job = JSON.parse(event.data);
       renderRow(entry);
+      // The first rows fill in as they settle (one small read per event, until there are enough).
+      if (entry.open && !entry.reading && entry.shown < Math.min(FIRST_RESULTS, entry.job.processed)) {
+        refreshDetails(entry, { resultsOnly: true });
+      }
       if (FINISHED.has(entry.job.status)) {
         closeStream(entry);
         if (!wasFinished) announce(`Job ${jobName(entry.job)} ${entry.job.status}`);
@@ -275,15 +283,20 @@ async function firstResults(jobId, limit) {
   return rows;
 }
 
-async function refreshDetails(entry) {
+async function refreshDetails(entry, { resultsOnly = false } = {}) {
   const { job, parts } = entry;
   if (!parts) return;
+  entry.reading = true;
   try {
     const rows = await firstResults(job.id, FIRST_RESULTS);
+    entry.shown = rows.length;
     clear(parts.results).append(rows.length ? resultsTable(rows) : h("p", { class: "hint", text: "No results yet." }));
   } catch (err) {
     clear(parts.results).append(h("p", { class: "error", text: String(err.message || err) }));
+  } finally {
+    entry.reading = false;
   }
+  if (resultsOnly) return;
   if (!job.callback_url) {
     clear(parts.deliveries).append(h("p", { class: "hint", text: "This job has no webhook." }));
     return;
@@ -338,7 +351,7 @@ export async function showJobs() {
     jobs.clear();
     clear(body);
     for (const job of list) {
-      const entry = { job, row: null, details: null, stream: null, open: false, parts: null };
+      const entry = { job, row: null, details: null, stream: null, open: false, parts: null, shown: 0, reading: false };
       jobs.set(job.id, entry);
       body.append(renderRow(entry));
     }
