@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 COMMANDS = frozenset({"serve", "keys"})
 
 SERVE_EPILOG = """\
-Every route but /healthz needs an API key: make one with `mailprobe keys create --name NAME`.
+Every route but /healthz needs an API key: make one with `mailprobe keys create --name NAME`
+(--admin lets it manage keys too). The web console is at /console/: sign in there with a key.
 The data directory holds one SQLite database (keys, jobs, results, webhook deliveries); jobs
 left unfinished by a stop or a crash resume when the service starts again.
 """

@@ -278,7 +278,7 @@ async def test_sign_in_check_upload_watch_and_download(
     await first.wait_for()
     assert await first.text_content() == XSS
     assert world.slow.release.is_set() is False
-    await shot(page, "04-jobs-running")
+    await shot(page, "04-jobs-running", full=False)
     world.slow.release.set()
     done = page.locator(f"tr[data-job-id='{job_id}'][data-status=completed]")
     await done.wait_for()
