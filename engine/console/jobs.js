@@ -2,7 +2,7 @@
 // no polling), per job a chart of states and reasons, downloads, the first results, the webhook
 // delivery log, cancel and delete.
 
-import { ApiFailure, getJson, request } from "./api.js";
+import { ApiFailure, getJson, loadSession, request } from "./api.js";
 import { barChart } from "./chart.js";
 import { announce, byId, clear, h, twoStepButton } from "./dom.js";
 import { STATES, count, duration, ms, rate, when } from "./format.js";
@@ -168,12 +168,18 @@ function openStream(entry) {
       }
     });
   }
-  stream.addEventListener("error", () => {
-    // The browser reconnects by itself unless the answer was final (a 401 or a 404).
-    if (stream.readyState === EventSource.CLOSED) {
-      if (entry.stream === stream) entry.stream = null;
-      startStreams();
+  stream.addEventListener("error", async () => {
+    // The browser reconnects by itself unless the answer was final (a 401 or a 404): then this
+    // job gets no new stream, and the page learns whether the session has ended.
+    if (stream.readyState !== EventSource.CLOSED) return;
+    if (entry.stream === stream) entry.stream = null;
+    entry.streamFailed = true;
+    try {
+      if (!(await loadSession())) window.dispatchEvent(new CustomEvent("mailprobe:signed-out"));
+    } catch {
+      // the service is unreachable: the browser shows it on the next action
     }
+    startStreams();
   });
 }
 
@@ -182,7 +188,7 @@ function startStreams() {
   let open = [...jobs.values()].filter((e) => e.stream).length;
   for (const entry of jobs.values()) {
     if (open >= MAX_STREAMS) break;
-    if (!entry.stream && !FINISHED.has(entry.job.status)) {
+    if (!entry.stream && !entry.streamFailed && !FINISHED.has(entry.job.status)) {
       openStream(entry);
       open += 1;
     }

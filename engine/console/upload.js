@@ -7,6 +7,8 @@ import { parseCsv, parseLines, readTable, summarize, width } from "./csv.js";
 import { count, plural } from "./format.js";
 
 const PREVIEW_ROWS = 5;
+const WHOLE_FILE_BYTES = 64 * 1048576; // counted in full in the browser up to this size
+const PREVIEW_BYTES = 4 * 1048576;
 
 export function mountUpload({ onStarted }) {
   const drop = byId("drop");
@@ -27,8 +29,10 @@ export function mountUpload({ onStarted }) {
     const { file, lines, table } = current;
     byId("upload-name").textContent = file.name;
     const totals = summarize(table.rows, table.column);
-    byId("upload-summary").textContent =
-      `${plural(totals.total, "address", "addresses")}, ${plural(totals.duplicates, "duplicate")}, ${count(totals.empty)} empty`;
+    const counted = `${plural(totals.total, "address", "addresses")}, ${plural(totals.duplicates, "duplicate")}, ${count(totals.empty)} empty`;
+    byId("upload-summary").textContent = current.partial
+      ? `${(file.size / 1048576).toFixed(0)} MiB: the first ${counted}; the job counts the rest`
+      : counted;
     byId("upload-column-field").hidden = lines;
     const cols = width(table.header, table.rows);
     clear(select);
@@ -55,16 +59,19 @@ export function mountUpload({ onStarted }) {
     byId("upload-preview-caption").textContent =
       more > 0 ? `First ${PREVIEW_ROWS} rows (and ${count(more)} more)` : "All rows";
     start.disabled = totals.total === 0;
-    start.textContent = `Check ${plural(totals.total, "address", "addresses")}`;
+    start.textContent = current.partial ? "Check the whole file" : `Check ${plural(totals.total, "address", "addresses")}`;
   }
 
   async function load(file) {
     error.textContent = "";
     const lines = /\.txt$/i.test(file.name) || (file.type === "text/plain" && !/\.csv$/i.test(file.name));
-    const text = await file.text();
+    // A big file is previewed from its start only; the service reads all of it.
+    const partial = file.size > WHOLE_FILE_BYTES;
+    let text = await (partial ? file.slice(0, PREVIEW_BYTES) : file).text();
+    if (partial) text = text.slice(0, text.lastIndexOf("\n") + 1);
     const records = lines ? parseLines(text) : parseCsv(text);
     const table = lines ? { header: null, rows: records, column: 0 } : readTable(records);
-    current = { file, lines, table };
+    current = { file, lines, table, partial };
     form.hidden = false;
     drop.hidden = true;
     render();

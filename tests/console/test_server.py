@@ -165,6 +165,11 @@ async def test_sign_in_sets_a_strict_cookie_stored_only_as_a_hash(svc: Running) 
     assert value.encode() not in svc.service.store.path.read_bytes()
     mine = await c.get("/console/session")
     assert mine.json()["csrf_token"] == body["csrf_token"]
+    # Signing in again replaces the session: the old id ends.
+    again = await c.post("/console/session", json={"key": svc.key})
+    assert again.json()["csrf_token"] != body["csrf_token"]
+    old = await c.get("/v1/jobs", headers={"Cookie": f"{COOKIE}={value}"})
+    assert old.status_code == 401
     async with fresh_client(svc, "https://service.test") as tls:
         secure = await tls.post("/console/session", json={"key": svc.key})
         assert "secure" in secure.headers["set-cookie"].lower()

@@ -142,6 +142,8 @@ async def sign_in(request: Request) -> Response:
     key = await service.keys.resolve(presented.strip())
     if key is None:
         raise ApiError(401, "invalid_key", "the API key is unknown or revoked")
+    # A sign-in replaces the session this browser had: its old id is ended, never reused.
+    await close_session(service.store, request.cookies.get(COOKIE, ""))
     new = await open_session(service.store, key)
     response = _json(_session_body(key, new.csrf, new.expires))
     response.set_cookie(
