@@ -379,7 +379,20 @@ async def test_a_second_key_sees_nothing_and_keys_are_made_and_revoked(
     # The second key, in a browser of its own: none of the first key's jobs, by any route.
     ctx_b = await browser.new_context(viewport={"width": 390, "height": 844})
     page_b = await open_page(ctx_b, server.url + "/console/", watch_b)
-    await sign_in(page_b, second)
+    # By keyboard alone: the key field has the focus, Enter signs in, the page's heading gets
+    # the focus, and Tab reaches the address field.
+    await page_b.wait_for_selector("#page-signin:not([hidden])")
+    active = "() => document.activeElement && document.activeElement.id"
+    assert await page_b.evaluate(active) == "signin-key"
+    await page_b.keyboard.type(second)
+    await page_b.keyboard.press("Enter")
+    await page_b.wait_for_selector("#page-check:not([hidden])")
+    assert await page_b.evaluate(active) == "check-title"
+    await page_b.keyboard.press("Tab")
+    assert await page_b.evaluate(active) == "check-email"
+    await page_b.keyboard.type("user3@shop.test")
+    await page_b.keyboard.press("Enter")
+    await page_b.wait_for_selector("#check-result .result[data-state=deliverable]")
     await page_b.click("nav a[href='#/jobs']")
     await page_b.wait_for_selector("#jobs-empty:not([hidden])")
     assert await page_b.locator("#jobs-body tr").count() == 0

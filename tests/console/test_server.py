@@ -134,6 +134,31 @@ def test_the_scripts_never_write_markup() -> None:
     assert not re.search(r"(src|href)=\"(https?:)?//", html), "no external resource"
 
 
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_text_colours_meet_wcag_aa_contrast() -> None:
+    css = (CONSOLE / "console.css").read_text(encoding="utf-8")
+    var = dict(re.findall(r"--([\w-]+):\s*(#[0-9a-fA-F]{6});", css))
+    white = "#ffffff"
+    pairs = [("ink", "card"), ("muted", "card"), ("muted", "bg"), ("ink", "bg"),
+             ("accent", "card"), ("accent-ink", "accent"), ("undeliverable", "card")]  # fmt: skip
+    pairs += [(state, "white") for state in ("deliverable", "undeliverable", "risky", "unknown")]
+    for fg, bg in pairs:
+        a = var.get(fg, white if fg == "white" else None)
+        b = var.get(bg, white if bg == "white" else None)
+        assert a and b, (fg, bg)
+        assert _contrast(a, b) >= 4.5, f"{fg} on {bg}: {_contrast(a, b):.2f}"
+
+
 # -- sessions --------------------------------------------------------------------------------
 
 
