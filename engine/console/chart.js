@@ -4,9 +4,9 @@ import { s } from "./dom.js";
 import { count } from "./format.js";
 
 const ROW = 24;
-const LABEL = 170;
-const WIDTH = 460;
-const BAR = WIDTH - LABEL - 60;
+const LABEL = 150;
+const WIDTH = 380;
+const BAR = WIDTH - LABEL - 50;
 
 /**
  * A chart of labelled counts. `entries` is [[label, n, cssClass]]; the SVG has a title and a
@@ -32,7 +32,7 @@ export function barChart(title, entries) {
     const g = s("g", {});
     g.append(
       s("title", { text: `${label}: ${n} (${share}%)` }),
-      s("text", { x: LABEL - 8, y: y + 14, "text-anchor": "end", text: clip(label, 24) }),
+      s("text", { x: LABEL - 8, y: y + 14, "text-anchor": "end", text: clip(label, 20) }),
       s("rect", { class: "track", x: LABEL, y: y + 3, width: BAR, height: 14, rx: 3 }),
       s("rect", { class: cls, x: LABEL, y: y + 3, width: Math.max(n ? 2 : 0, length), height: 14, rx: 3 }),
       s("text", { x: LABEL + BAR + 6, y: y + 14, text: count(n) }),

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.service.receiver import receiving
 from tests.service.world import USERS, Server, World, mail_world, make_key, serving
 
 if TYPE_CHECKING:
@@ -75,7 +76,8 @@ async def world() -> AsyncIterator[World]:
 
 @pytest.fixture
 async def server(world: World, tmp_path: Path) -> AsyncIterator[Server]:
-    flags = [*world.engine_flags(), "--cache", str(tmp_path / "cache.sqlite3")]
+    flags = [*world.engine_flags(), "--cache", str(tmp_path / "cache.sqlite3"),
+             "--allow-private-callbacks"]  # fmt: skip
     async with serving(tmp_path / "data", flags) as s:
         yield s
 
@@ -399,6 +401,36 @@ async def test_a_second_key_sees_nothing_and_keys_are_made_and_revoked(
     for path in (f"/v1/jobs/{job_id}", f"/v1/jobs/{job_id}/results", f"/v1/jobs/{job_id}/events"):
         status = await page_b.evaluate("p => fetch(p).then(r => r.status)", path)
         assert status == 404, path
+    # Its own list, a text file with a webhook: its job, and the delivery log.
+    listing = tmp_path / "list.txt"
+    listing.write_text("user1@shop.test\nUSER1@shop.test\nghost@shop.test\n", encoding="utf-8")
+    async with receiving() as hook:
+        await page_b.click("nav a[href='#/upload']")
+        await page_b.set_input_files("#upload-file", str(listing))
+        await page_b.wait_for_selector("#upload-form:not([hidden])")
+        summary = await page_b.text_content("#upload-summary")
+        assert summary == "3 addresses, 1 duplicate, 0 empty"
+        assert await page_b.is_hidden("#upload-column-field")
+        await page_b.click("#upload-form summary")
+        await page_b.fill("#upload-callback", hook.url)
+        await page_b.click("#upload-start")
+        mine = page_b.locator("#jobs-body tr[data-job-id][data-status=completed]")
+        await mine.wait_for()
+        assert await page_b.locator("#jobs-body tr[data-job-id]").count() == 1
+        assert await mine.get_attribute("data-job-id") != job_id
+        await hook.wait_for(lambda got: any(b'"job.completed"' in r.body for r in got))
+        own_id = await mine.get_attribute("data-job-id")
+        # The log is read when the details open: open them again until the attempt is stored.
+        log = page_b.locator(f"#details-{own_id} .deliveries tr:has-text('job.completed')")
+        for _ in range(100):
+            await page_b.click(f"tr[data-job-id='{own_id}'] button[aria-expanded=true]")
+            await page_b.click(f"tr[data-job-id='{own_id}'] button[aria-expanded=false]")
+            await page_b.wait_for_selector(f"#details-{own_id} .deliveries > *")
+            if await log.count() and "delivered" in (await log.text_content() or ""):
+                break
+            await asyncio.sleep(0.05)
+        assert "delivered" in (await log.text_content() or "")
+        await shot(page_b, "07-jobs-phone-webhook")
     await page_b.click("nav a[href='#/keys']")
     await page_b.wait_for_selector("#keys-body tr")
     assert await page_b.locator("#keys-body tr").count() == 1
