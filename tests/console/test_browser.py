@@ -346,21 +346,10 @@ async def test_sign_in_check_upload_watch_and_download(
     await context.close()
 
 
-async def _admin_key(data_dir: Path, name: str) -> str:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "engine", "keys", "create", "--name", name, "--admin",
-        "--data-dir", str(data_dir),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode == 0, err.decode()
-    return out.decode().strip()
-
-
 async def test_a_second_key_sees_nothing_and_keys_are_made_and_revoked(
     browser: Browser, server: Server, tmp_path: Path
 ) -> None:
-    admin = await _admin_key(tmp_path / "data", "owner")
+    admin = await make_key(tmp_path / "data", "owner", admin=True)
     async with server.client(admin) as api:
         job_id = (await api.post("/v1/jobs", json={"emails": USERS[:5]})).json()["id"]
     watch_a, watch_b = Watch(), Watch()

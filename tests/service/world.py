@@ -100,10 +100,10 @@ async def mail_world(
     assert mx.stats.count("DATA") == 0
 
 
-async def make_key(data_dir: Path, name: str) -> str:
+async def make_key(data_dir: Path, name: str, *, admin: bool = False) -> str:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "engine", "keys", "create", "--name", name,
-        "--data-dir", str(data_dir),
+        "--data-dir", str(data_dir), *(["--admin"] if admin else []),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out, err = await asyncio.wait_for(proc.communicate(), 60)
