@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from engine.service.routes import jobs, native, ops
+from engine.service.routes import console, jobs, keys, native, ops
 from engine.service.runtime import Service
 from engine.service.web import ApiError, BodyTooLarge, Gate
 
@@ -74,7 +74,7 @@ def create_app(service: Service, *, manage_service: bool = True) -> FastAPI:
     app.state.service = service
     faces = _faces()
     renderers: list[tuple[str, ErrorRenderer]] = [(f.PREFIX, f.render_error) for f in faces]
-    for module in (ops, native, jobs, *faces):
+    for module in (ops, native, jobs, keys, *faces, console):
         app.include_router(module.router)
         register = getattr(module, "register", None)
         if register is not None:

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 COMMANDS = frozenset({"serve", "keys"})
 
 SERVE_EPILOG = """\
-Every route but /healthz needs an API key: make one with `mailprobe keys create --name NAME`.
+Every route but /healthz needs an API key: make one with `mailprobe keys create --name NAME`
+(--admin lets it manage keys too). The web console is at /console/: sign in there with a key.
 The data directory holds one SQLite database (keys, jobs, results, webhook deliveries); jobs
 left unfinished by a stop or a crash resume when the service starts again.
 """
@@ -83,6 +84,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     ks = k.add_subparsers(dest="keys_command", required=True)
     c = ks.add_parser("create", help="make a key; prints it alone on stdout (only this once)")
     c.add_argument("--name", required=True, help="a name to list and revoke it by")
+    c.add_argument(
+        "--admin",
+        action="store_true",
+        help="the key may also list, create and revoke keys over HTTP (/v1/keys, the console)",
+    )
     _data_dir_option(c)
     ls = ks.add_parser("list", help="list keys (names and dates; keys are stored hashed)")
     _data_dir_option(ls)
@@ -132,14 +138,15 @@ def _keys(args: argparse.Namespace) -> int:
     store = Store(_data_dir(args))
     try:
         if args.keys_command == "create":
-            print(create_key(store, args.name))
+            print(create_key(store, args.name, admin=args.admin))
         elif args.keys_command == "list":
             import datetime
 
             for record in list_keys(store):
                 made = datetime.datetime.fromtimestamp(record.created).isoformat(timespec="seconds")
                 state = "active" if record.revoked is None else "revoked"
-                print(f"{record.name}\t{state}\tcreated {made}")
+                role = "\tadmin" if record.admin else ""
+                print(f"{record.name}\t{state}\tcreated {made}{role}")
         else:
             revoke_key(store, args.name)
             print(f"mailprobe: revoked {args.name}", file=sys.stderr)

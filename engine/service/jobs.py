@@ -174,29 +174,52 @@ class JobRunner:
                 batch, settled = settled, []
                 await self._store.settle(job.id, batch, processed, counts)
 
+        async def tick(now: float) -> None:
+            nonlocal last_flush, last_event, last_hook
+            await flush()
+            last_flush = now
+            if now - last_event >= self._event_every_s or now - last_hook >= (
+                self._progress_every_s
+            ):
+                current = await self._store.job(job.id)
+                if current is not None:
+                    if now - last_event >= self._event_every_s:
+                        last_event = now
+                        self._events.publish(job.id, Event("progress", job_view(current)))
+                    if now - last_hook >= self._progress_every_s:
+                        last_hook = now
+                        await self._notify(current, "job.progress")
+
         rows = self._store.pending_rows(job.id)
-        async for (idx, _raw), result in check_many(
-            rows, lambda item: self._check(item[1]), window=self._window
-        ):
-            settled.append((idx, jsonl_line(result)))
-            processed += 1
-            _count(counts, result)
-            self._on_row(result)
-            now = time.monotonic()
-            if len(settled) >= _FLUSH_ROWS or now - last_flush >= _FLUSH_S:
-                await flush()
-                last_flush = now
-                if now - last_event >= self._event_every_s or now - last_hook >= (
-                    self._progress_every_s
-                ):
-                    current = await self._store.job(job.id)
-                    if current is not None:
-                        if now - last_event >= self._event_every_s:
-                            last_event = now
-                            self._events.publish(job.id, Event("progress", job_view(current)))
-                        if now - last_hook >= self._progress_every_s:
-                            last_hook = now
-                            await self._notify(current, "job.progress")
+        results = check_many(rows, lambda item: self._check(item[1]), window=self._window)
+        next_row = asyncio.ensure_future(results.__anext__())
+        try:
+            while True:
+                # One slow row (a tarpit, a held reply) must not freeze the job's progress:
+                # what settled before it is stored and announced while it is awaited.
+                done, _ = await asyncio.wait({next_row}, timeout=_FLUSH_S)
+                if not done:
+                    if settled or last_event < last_flush:  # stored but not yet announced
+                        await tick(time.monotonic())
+                    continue
+                try:
+                    (idx, _raw), result = next_row.result()
+                except StopAsyncIteration:
+                    break
+                next_row = asyncio.ensure_future(results.__anext__())
+                settled.append((idx, jsonl_line(result)))
+                processed += 1
+                _count(counts, result)
+                self._on_row(result)
+                now = time.monotonic()
+                if len(settled) >= _FLUSH_ROWS or now - last_flush >= _FLUSH_S:
+                    await tick(now)
+        finally:
+            if not next_row.done():
+                next_row.cancel()
+                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                    await next_row
+            await results.aclose()  # type: ignore[attr-defined]
         await flush()
         await self._finish(job.id, COMPLETED)
 

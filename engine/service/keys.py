@@ -36,12 +36,14 @@ def new_webhook_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
 
 
-def create_key(store: Store, name: str, *, clock: Callable[[], float] = time.time) -> str:
-    """Store a new key under `name` and return it (the only time it is ever shown)."""
-    if not name or len(name) > 100 or any(c.isspace() for c in name):
-        raise KeyProblem("a key name is 1 to 100 characters without spaces")
+def _new_record(
+    name: str, admin: bool, clock: Callable[[], float]
+) -> tuple[str, KeyRecord, Callable[[sqlite3.Connection], None]]:
+    """(the key, its record, the write that stores it); raises KeyProblem for a bad name."""
+    if not name or len(name) > 100 or any(c.isspace() or not c.isprintable() for c in name):
+        raise KeyProblem("a key name is 1 to 100 printable characters without spaces")
     key = new_key()
-    record = KeyRecord(str(uuid.uuid4()), name, new_webhook_secret(), clock(), None)
+    record = KeyRecord(str(uuid.uuid4()), name, new_webhook_secret(), clock(), None, admin)
 
     def write(db: sqlite3.Connection) -> None:
         try:
@@ -49,8 +51,39 @@ def create_key(store: Store, name: str, *, clock: Callable[[], float] = time.tim
         except sqlite3.IntegrityError as exc:
             raise KeyProblem(f"a key named {name!r} exists already") from exc
 
+    return key, record, write
+
+
+def create_key(
+    store: Store, name: str, *, admin: bool = False, clock: Callable[[], float] = time.time
+) -> str:
+    """Store a new key under `name` and return it (the only time it is ever shown).
+
+    An `admin` key may also list, create and revoke keys over HTTP (`/v1/keys`).
+    """
+    key, _, write = _new_record(name, admin, clock)
     store.run_sync(write)
     return key
+
+
+async def acreate_key(
+    store: Store, name: str, *, admin: bool = False, clock: Callable[[], float] = time.time
+) -> tuple[str, KeyRecord]:
+    """create_key() for the running service: (the key, its record); raises KeyProblem."""
+    key, record, write = _new_record(name, admin, clock)
+    await store.run(write)
+    return key, record
+
+
+async def alist_keys(store: Store) -> list[KeyRecord]:
+    return await store.run(Store.list_keys)
+
+
+async def arevoke_key(store: Store, key_id: str, *, clock: Callable[[], float] = time.time) -> None:
+    """Revoke the active key with this id, ending its console sessions; raises KeyProblem."""
+    when = clock()
+    if not await store.run(lambda db: Store.revoke_key_by_id(db, key_id, when)):
+        raise KeyProblem(f"no active key with id {key_id}")
 
 
 def list_keys(store: Store) -> list[KeyRecord]:

@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS keys (
     hash TEXT NOT NULL UNIQUE,
     webhook_secret TEXT NOT NULL,
     created REAL NOT NULL,
-    revoked REAL
+    revoked REAL,
+    admin INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS jobs (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -72,6 +73,14 @@ CREATE TABLE IF NOT EXISTS deliveries (
     created REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_at);
+CREATE TABLE IF NOT EXISTS sessions (
+    hash TEXT PRIMARY KEY,
+    key_id TEXT NOT NULL,
+    csrf TEXT NOT NULL,
+    created REAL NOT NULL,
+    expires REAL NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sessions_expires ON sessions (expires);
 CREATE TABLE IF NOT EXISTS attempts (
     delivery_id INTEGER NOT NULL,
     n INTEGER NOT NULL,
@@ -104,6 +113,16 @@ class KeyRecord:
     webhook_secret: str
     created: float
     revoked: float | None
+    admin: bool = False  # may list, create and revoke keys over HTTP
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """A console sign-in: the key it acts as, its CSRF token and when it ends."""
+
+    key: KeyRecord
+    csrf: str
+    expires: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +207,26 @@ def connect(path: Path) -> sqlite3.Connection:
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.executescript(_SCHEMA)
+    _migrate(db)
     return db
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Columns added after a database was first made (CREATE TABLE IF NOT EXISTS keeps old ones)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(keys)")}
+    if "admin" not in columns:
+        try:
+            db.execute("ALTER TABLE keys ADD COLUMN admin INTEGER NOT NULL DEFAULT 0")
+        except sqlite3.OperationalError as exc:  # another connection added it first
+            if "duplicate column" not in str(exc):
+                raise
+
+
+_KEY_COLUMNS = "id, name, webhook_secret, created, revoked, admin"
+
+
+def _key(row: Sequence[Any]) -> KeyRecord:
+    return KeyRecord(row[0], row[1], row[2], float(row[3]), row[4], bool(row[5]))
 
 
 class Store:
@@ -235,16 +273,22 @@ class Store:
     @staticmethod
     def add_key(db: sqlite3.Connection, record: KeyRecord, key_hash: str) -> None:
         db.execute(
-            "INSERT INTO keys (id, name, hash, webhook_secret, created) VALUES (?, ?, ?, ?, ?)",
-            (record.id, record.name, key_hash, record.webhook_secret, record.created),
+            "INSERT INTO keys (id, name, hash, webhook_secret, created, admin) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                record.id,
+                record.name,
+                key_hash,
+                record.webhook_secret,
+                record.created,
+                int(record.admin),
+            ),
         )
 
     @staticmethod
     def list_keys(db: sqlite3.Connection) -> list[KeyRecord]:
-        rows = db.execute(
-            "SELECT id, name, webhook_secret, created, revoked FROM keys ORDER BY created"
-        ).fetchall()
-        return [KeyRecord(*row) for row in rows]
+        rows = db.execute(f"SELECT {_KEY_COLUMNS} FROM keys ORDER BY created").fetchall()
+        return [_key(row) for row in rows]
 
     @staticmethod
     def revoke_key(db: sqlite3.Connection, name: str, when: float) -> bool:
@@ -253,15 +297,60 @@ class Store:
         )
         return cur.rowcount > 0
 
+    @staticmethod
+    def revoke_key_by_id(db: sqlite3.Connection, key_id: str, when: float) -> bool:
+        cur = db.execute(
+            "UPDATE keys SET revoked = ? WHERE id = ? AND revoked IS NULL", (when, key_id)
+        )
+        db.execute("DELETE FROM sessions WHERE key_id = ?", (key_id,))
+        return cur.rowcount > 0
+
     async def key_by_hash(self, key_hash: str) -> KeyRecord | None:
         def read(db: sqlite3.Connection) -> KeyRecord | None:
             row = db.execute(
-                "SELECT id, name, webhook_secret, created, revoked FROM keys WHERE hash = ?",
-                (key_hash,),
+                f"SELECT {_KEY_COLUMNS} FROM keys WHERE hash = ?", (key_hash,)
             ).fetchone()
-            return None if row is None else KeyRecord(*row)
+            return None if row is None else _key(row)
 
         return await self.run(read)
+
+    # -- console sessions -------------------------------------------------------------------
+
+    async def add_session(self, session_hash: str, key_id: str, csrf: str, expires: float) -> None:
+        """Store a sign-in; expired ones are swept out on the way."""
+        now = self.clock()
+
+        def write(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM sessions WHERE expires <= ?", (now,))
+            db.execute(
+                "INSERT INTO sessions (hash, key_id, csrf, created, expires) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (session_hash, key_id, csrf, now, expires),
+            )
+
+        await self.run(write)
+
+    async def session(self, session_hash: str) -> SessionRecord | None:
+        """The live session with this hash whose key is still active, or None."""
+        now = self.clock()
+
+        def read(db: sqlite3.Connection) -> SessionRecord | None:
+            key_columns = ", ".join("k." + c for c in _KEY_COLUMNS.split(", "))
+            row = db.execute(
+                f"SELECT s.csrf, s.expires, {key_columns} "
+                "FROM sessions s JOIN keys k ON k.id = s.key_id "
+                "WHERE s.hash = ? AND s.expires > ? AND k.revoked IS NULL",
+                (session_hash, now),
+            ).fetchone()
+            return None if row is None else SessionRecord(_key(row[2:]), row[0], float(row[1]))
+
+        return await self.run(read)
+
+    async def delete_session(self, session_hash: str) -> None:
+        def write(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM sessions WHERE hash = ?", (session_hash,))
+
+        await self.run(write)
 
     # -- jobs -------------------------------------------------------------------------------
 

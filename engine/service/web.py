@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.service.runtime import Service
+from engine.service.sessions import COOKIE, CSRF_HEADER, SAFE_METHODS, csrf_matches, find_session
 from engine.service.store import KeyRecord
 from engine.service.webhooks import CallbackRefused, check_url_target
 
@@ -53,13 +54,18 @@ def service_of(request: Request) -> Service:
 
 
 async def authorize(request: Request, presented: str | None, *, where: str) -> KeyRecord:
-    """The key record for `presented`, after the per-key rate limit; raises ApiError."""
+    """The key record for `presented` (or for the console session the request carries), after
+    the per-key rate limit; raises ApiError."""
     service = service_of(request)
-    if not presented:
-        raise ApiError(401, "missing_key", f"this route needs an API key: {where}")
-    key = await service.keys.resolve(presented)
-    if key is None:
-        raise ApiError(401, "invalid_key", "the API key is unknown or revoked")
+    if presented:
+        key = await service.keys.resolve(presented)
+        if key is None:
+            raise ApiError(401, "invalid_key", "the API key is unknown or revoked")
+    else:
+        session_key = await _session_key(request)
+        if session_key is None:
+            raise ApiError(401, "missing_key", f"this route needs an API key: {where}")
+        key = session_key
     decision = service.limiter.take(key.id)
     request.state.ratelimit = decision.headers()
     if not decision.allowed:
@@ -73,6 +79,31 @@ async def authorize(request: Request, presented: str | None, *, where: str) -> K
         )
     request.state.key = key
     return key
+
+
+async def _session_key(request: Request) -> KeyRecord | None:
+    """The key of the console session on a native API request (/v1/...), or None without one.
+
+    A session stands in for its key only with the CSRF token on a request that changes
+    something: the cookie alone is what a forged cross-site request would carry.
+    """
+    cookie = request.cookies.get(COOKIE)
+    if not cookie or not request.url.path.startswith("/v1/"):
+        return None
+    session = await find_session(service_of(request).store, cookie)
+    if session is None:
+        raise ApiError(
+            401, "session_ended", "the console session has ended or its key was revoked; sign in"
+        )
+    if request.method not in SAFE_METHODS and not csrf_matches(
+        session, request.headers.get(CSRF_HEADER)
+    ):
+        raise ApiError(
+            403,
+            "csrf_token_invalid",
+            f"a change made with a console session needs the session's {CSRF_HEADER} header",
+        )
+    return session.key
 
 
 def bearer(request: Request) -> str | None:

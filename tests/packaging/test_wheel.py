@@ -75,6 +75,12 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dic
         "engine/data/demo_world.txt",
     ):
         assert member in names, f"{member} is missing from {wheel.name}"
+    # The console's files, every one, so the service can serve it offline from the wheel.
+    console = ROOT / "engine" / "console"
+    for path in sorted(console.iterdir()):
+        if path.is_file() and path.suffix != ".pyc":
+            member = f"engine/console/{path.name}"
+            assert member in names, f"{member} is missing from {wheel.name}"
     assert not any(n.startswith("tests/") for n in names)
 
     venv = tmp / "venv"
@@ -120,6 +126,25 @@ def test_the_demo_runs_from_the_wheel(installed: tuple[Path, Path, dict[str, str
     assert "ServerIsCatchAll" in out
     assert "Greylisted" in out
     assert "nothing is left listening" in out
+
+
+def test_the_console_files_load_from_the_installed_wheel(
+    installed: tuple[Path, Path, dict[str, str]],
+) -> None:
+    # As the service reads them: through importlib.resources, from site-packages.
+    bin_dir, cwd, env = installed
+    code = (
+        "import importlib.resources as r; c = r.files('engine.console'); "
+        "print(sorted(p.name for p in c.iterdir() if p.name.endswith(('.html', '.js', '.css')))); "
+        "print('app.js' in c.joinpath('index.html').read_text())"
+    )
+    out = _run([bin_dir / "python", "-c", code], cwd=cwd, env=env, timeout=60).stdout.splitlines()
+    shipped = {
+        p.name
+        for p in (ROOT / "engine" / "console").glob("*")
+        if p.suffix in (".html", ".js", ".css")
+    }
+    assert out[0] == str(sorted(shipped)) and out[1] == "True"
 
 
 def test_doctor_help_and_config_show_run_from_the_wheel(

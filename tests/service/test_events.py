@@ -61,3 +61,29 @@ async def test_events_stream_progress_then_completion(
         async with client.stream("GET", f"/v1/jobs/{job_id}/events") as again:
             got = [e async for e in _events(again.aiter_lines())]
         assert [k for k, _ in got] == ["completed"]
+
+
+async def test_progress_is_announced_while_a_slow_row_is_awaited(
+    server: Server, world: World, tmp_path: Path
+) -> None:
+    # Results settle in input order, so the held address last keeps the job running: what
+    # settled before it must still be stored and announced, not wait for the held one.
+    key = await make_key(tmp_path / "data", "k")
+    emails = [f"user{i}@shop.test" for i in range(40)] + ["held@slow.test"]
+    async with server.client(key) as client:
+        job_id = (await client.post("/v1/jobs", json={"emails": emails})).json()["id"]
+        kinds: list[str] = []
+        async with client.stream("GET", f"/v1/jobs/{job_id}/events") as stream:
+
+            async def listen() -> None:
+                async for kind, data in _events(stream.aiter_lines()):
+                    kinds.append(kind)
+                    if data["processed"] == 40 and not world.slow.release.is_set():
+                        assert data["status"] == "running" and kind == "progress"
+                        stored = (await client.get(f"/v1/jobs/{job_id}/results")).text
+                        assert len(stored.splitlines()) == 40
+                        world.slow.release.set()
+
+            await asyncio.wait_for(listen(), 60)
+        assert world.slow.release.is_set(), "no event showed the 40 settled rows"
+        assert kinds[-1] == "completed"

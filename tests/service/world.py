@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -80,12 +81,14 @@ def rcpts(server: LoopbackServer, start: int = 0) -> Counter[str]:
 
 
 @contextlib.asynccontextmanager
-async def mail_world(**mx_options: object) -> AsyncIterator[World]:
+async def mail_world(
+    extra_zone: dict[str, Any] | None = None, **mx_options: object
+) -> AsyncIterator[World]:
     mx = MailboxServer(
         MX_IP, SMTP_PORT, users=USERS, domains=["shop.test"], pipelining=True, **mx_options
     )  # type: ignore[arg-type]
     slow = HeldServer(SLOW_IP, SMTP_PORT)
-    async with LocalDnsServer(ZONE, host=DNS_HOST) as dns:
+    async with LocalDnsServer({**ZONE, **(extra_zone or {})}, host=DNS_HOST) as dns:
         await mx.start()
         await slow.start()
         try:
@@ -97,10 +100,10 @@ async def mail_world(**mx_options: object) -> AsyncIterator[World]:
     assert mx.stats.count("DATA") == 0
 
 
-async def make_key(data_dir: Path, name: str) -> str:
+async def make_key(data_dir: Path, name: str, *, admin: bool = False) -> str:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "engine", "keys", "create", "--name", name,
-        "--data-dir", str(data_dir),
+        "--data-dir", str(data_dir), *(["--admin"] if admin else []),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out, err = await asyncio.wait_for(proc.communicate(), 60)

@@ -53,6 +53,7 @@ LAYERS: dict[str, float] = {
     "__init__": 6,
     "service": 7,  # the HTTP service and its faces: above the engine, imported by nothing in it
     "integrations": 7,  # pydantic, Django, FastAPI, Flask: above the engine, like the service
+    "console": 7,  # the web console's static files; the service serves them, nothing imports them
     "commands": 8,  # the mailprobe command: the CLI's subcommands and the service's
     "__main__": 9,  # runs the command
 }
