@@ -28,7 +28,13 @@ from engine.model import ProbeOutcome, Reason, Reply, Result, Stage, Timings
 from engine.pipeline import Deps, check_with, elapsed_ms, needs_probe, resolve
 from engine.politeness import Gates
 from engine.replies import Classification, catch_all_verdict, classify
-from engine.smtp import SmtpSession, SmtpTransport, guard_argument, random_local
+from engine.smtp import (
+    SmtpSession,
+    SmtpTransport,
+    answer_or_closing,
+    guard_argument,
+    random_local,
+)
 from engine.verdict import Findings, decide
 
 log = logging.getLogger(__name__)
@@ -38,6 +44,13 @@ _LINGER_S = 0.05
 _CATCH_ALL_TTL_S = 7 * 86400.0  # a domain's catch-all verdict, kept in the result cache
 _CLOSE_WAIT_S = 5.0  # seconds aclose() lets sessions end with QUIT
 _MIN_NEXT_GROUP = 3  # a smaller group is not worth a round trip: end the session instead
+# Bounds per address and run, whatever the servers say: RCPT TO commands answered for it
+# (catch-all probes apart) and times it is put back in a queue. Past them it is settled
+# unknown with the last reply as evidence, never asked again.
+MAX_RCPTS_PER_ADDRESS = 3
+MAX_REQUEUES_PER_ADDRESS = 10
+# What a reply that cannot be placed may still say: it never makes an address undeliverable.
+_UNPLACED = frozenset({Reason.TRANSIENT_NETWORK_FAULT, Reason.GREYLISTED, Reason.UNKNOWN})
 
 
 @dataclass
@@ -326,15 +339,24 @@ class BulkChecker:
             errors += reply.code >= 400
         self._probes_failed([domain for domain, _ in probes[len(rcpts) :]])
         accepted = 0
-        for job, reply in zip(batch, rcpts[len(probes) :], strict=False):
+        for position, (job, reply) in enumerate(zip(batch, rcpts[len(probes) :], strict=False)):
             errors += reply.code >= 400
             queue.asked += 1
+            job.rcpts += 1
+            job.host = session.host
             meaning = classify(reply)
             if meaning.too_many_recipients:
-                # Outlook.com and others take few RCPTs per transaction: shrink and ask again.
-                queue.batch = max(1, accepted)
-                job.notes.append(f"{reply}; asked again in a smaller transaction")
-                self._requeue(queue, job, front=True)
+                if position + len(probes) > 0:
+                    # Outlook.com and others take few RCPTs per transaction: shrink, ask again.
+                    queue.batch = max(1, accepted)
+                    job.last = reply
+                    job.notes.append(f"{session.host}: {reply}; asked again in a smaller group")
+                    self._requeue(queue, job, front=True)
+                    continue
+                # The first RCPT of its transaction: not about the group's size but a limit on
+                # us (per hour, per sender). Come back later, within the address's bounds.
+                self.gates.back_off(session.host)
+                self._transient(queue, job, reply, f"{session.host}: {reply}")
                 continue
             accepted += reply.code // 100 == 2
             queue.rejected += reply.code >= 500
@@ -444,19 +466,40 @@ class BulkChecker:
         job.last = reply or job.last
         now = self.clock.monotonic()
         backoff = self.config.retry_backoff_s * 2 ** (job.attempts - 1)
-        if job.attempts > self.config.transient_retries or now + backoff >= job.deadline:
-            self._settle(job, Reason.TRANSIENT_NETWORK_FAULT, job.last, None)
+        if (
+            job.attempts > self.config.transient_retries
+            or job.rcpts >= MAX_RCPTS_PER_ADDRESS
+            or now + backoff >= job.deadline
+        ):
+            self._settle(job, Reason.TRANSIENT_NETWORK_FAULT, job.last, job.host)
             return
         job.not_before = now + backoff
         self._requeue(queue, job)
 
     def _requeue(self, queue: HostQueue, job: Job, *, front: bool = False) -> None:
+        if job.future.done():
+            return  # its check has ended (its time limit): nothing to ask any more
+        job.requeues += 1
+        if job.rcpts >= MAX_RCPTS_PER_ADDRESS or job.requeues > MAX_REQUEUES_PER_ADDRESS:
+            self._give_up(job)
+            return
         self.stats.requeued += 1
         if front:
             queue.jobs.appendleft(job)
         else:
             queue.jobs.append(job)
         queue.wake.set()
+
+    def _give_up(self, job: Job) -> None:
+        """Past its bounds: unknown, with the last reply as evidence; never a retry loop."""
+        reason = Reason.TRANSIENT_NETWORK_FAULT
+        if job.last is not None and classify(job.last).reason in _UNPLACED:
+            reason = classify(job.last).reason
+        note = (
+            f"not asked again: {job.rcpts} RCPTs answered and {job.requeues} requeues without "
+            "a reply that settles it"
+        )
+        self._settle(job, reason, job.last, job.host, note=note)
 
     def _settle(
         self,
@@ -542,7 +585,7 @@ async def _transaction_replies(
         return [mail]
     out = [mail]
     for recipient in recipients:
-        reply = await session.rcpt(recipient)
+        reply = await answer_or_closing(session.rcpt(recipient))
         out.append(reply)
         if reply.code == 421:
             return out  # the server is closing the session

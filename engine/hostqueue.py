@@ -25,10 +25,13 @@ class Job:
     recipient: str
     deadline: float
     future: asyncio.Future[ProbeOutcome]
-    attempts: int = 0
+    attempts: int = 0  # sessions or transient replies that left it unanswered
+    rcpts: int = 0  # RCPT TO replies received for it (catch-all probes apart)
+    requeues: int = 0  # times it was put back in the queue
     not_before: float = 0.0
     greylisted: bool = False
-    last: Reply | None = None
+    last: Reply | None = None  # the last reply about it, the evidence if it stays unsettled
+    host: str | None = None  # the MX host that gave that reply
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -56,7 +59,12 @@ class HostQueue:
     rejected: int = 0  # of those, permanent refusals: the host's rejection rate
 
     def due(self, now: float) -> int:
-        return sum(1 for job in self.jobs if job.not_before <= now)
+        return sum(1 for job in self.jobs if job.not_before <= now and not job.future.done())
+
+    def purge(self) -> None:
+        """Drop the jobs that were settled or given up while they waited (a time limit)."""
+        if any(job.future.done() for job in self.jobs):
+            self.jobs = deque(job for job in self.jobs if not job.future.done())
 
     def take(
         self, now: float, limit: int, needs_probe: Callable[[str], bool] = lambda d: False
@@ -69,6 +77,8 @@ class HostQueue:
         cost = 0
         while self.jobs and cost < limit:
             job = self.jobs.popleft()
+            if job.future.done():
+                continue  # its check ended while it waited (its time limit): never ask for it
             extra = int(job.domain not in probed and needs_probe(job.domain))
             if job.not_before <= now and (not taken or cost + 1 + extra <= limit):
                 taken.append(job)

@@ -15,7 +15,7 @@ import secrets
 import socket
 import ssl
 import string
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol
 
@@ -242,6 +242,17 @@ async def _pipelined(
     return replies
 
 
+async def answer_or_closing(command: Awaitable[Reply]) -> Reply:
+    """The command's reply; a 421 that ends the session is returned too, not raised, so the
+    replies before it in a group keep their meaning."""
+    try:
+        return await command
+    except SmtpTransient as exc:
+        if exc.reply is not None and exc.reply.code == 421:
+            return exc.reply
+        raise
+
+
 class _AioSession:
     def __init__(self, client: aiosmtplib.SMTP, host: str, ip: str, command_s: float) -> None:
         self.host = host
@@ -281,7 +292,10 @@ class _AioSession:
                 return [mail]
             replies = [mail]
             for recipient in recipients:
-                replies.append(await self.rcpt(recipient))
+                reply = await answer_or_closing(self.rcpt(recipient))
+                replies.append(reply)
+                if reply.code == 421:
+                    return replies  # RFC 5321 §3.8: the server is closing the session
             replies.append(await self.rset())
             return replies
         self._utf8 = smtputf8
