@@ -11,8 +11,10 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import Awaitable, Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from engine.addresses import is_public_ip
 from engine.cache import ResultCache
@@ -25,8 +27,9 @@ from engine.errors import (
 )
 from engine.hostqueue import HostQueue, Job
 from engine.model import ProbeOutcome, Reason, Reply, Result, Stage, Timings
-from engine.pipeline import Deps, check_with, elapsed_ms, needs_probe, resolve
+from engine.pipeline import Deps, check_with, elapsed_ms, needs_probe, resolve, within
 from engine.politeness import Gates
+from engine.progress import PROBING, RESOLVING, Progress, collapse_notes
 from engine.replies import Classification, catch_all_verdict, classify
 from engine.smtp import (
     SmtpSession,
@@ -106,15 +109,20 @@ class BulkChecker:
         self._closing = False
 
     async def check(self, raw: str) -> Result:
-        """The whole pipeline for one input, with the SMTP stage batched per MX host; never
-        raises (cancellation passes through)."""
-        return await check_with(raw, self.deps, self._check)
+        """The whole pipeline for one input, with the SMTP stage batched per MX host, ended
+        after `Timeouts.budget_s` (DNS included) whatever the servers do; never raises
+        (cancellation passes through)."""
+        budget_s = self.config.timeouts.budget_s
+        progress = Progress(raw, time.perf_counter(), self.clock.monotonic() + budget_s)
+        work = check_with(raw, self.deps, self._check, progress)
+        return await within(budget_s, progress, work, self.config)
 
-    async def _check(self, f: Findings, start: float) -> Result:
+    async def _check(self, f: Findings, start: float, progress: Progress) -> Result:
         if self.deps.mx is None:
             return decide(f, self.config, Timings(total_ms=elapsed_ms(start)))
-        f = await resolve(f, self.deps)
-        dns_ms = elapsed_ms(start)
+        progress.stage = RESOLVING
+        f = progress.findings = await resolve(f, self.deps)
+        dns_ms = progress.dns_ms = elapsed_ms(start)
         if not needs_probe(f, self.deps):
             return decide(f, self.config, Timings(dns_ms=dns_ms, total_ms=elapsed_ms(start)))
         if self.cache is not None and f.address.email and not self.refresh:
@@ -122,8 +130,9 @@ class BulkChecker:
             if cached is not None:
                 self.stats.cache_hits += 1
                 return replace(cached, input=f.address.input)
+        progress.stage = PROBING
         try:
-            outcome = await self._probe(f)
+            outcome = await self._probe(f, progress)
         except EngineError as exc:
             f = replace(f, error=exc)
         else:
@@ -133,7 +142,7 @@ class BulkChecker:
             await self.cache.put(result)
         return result
 
-    async def _probe(self, f: Findings) -> ProbeOutcome:
+    async def _probe(self, f: Findings, progress: Progress) -> ProbeOutcome:
         targets = [
             (h.host, ip) for h in sorted(f.hosts, key=lambda h: h.preference) for ip in h.ips
         ]
@@ -151,17 +160,27 @@ class BulkChecker:
             )
             self._queues[key] = queue
         loop = asyncio.get_running_loop()
+        deadline = progress.deadline
+        if deadline is None:
+            deadline = self.clock.monotonic() + self.config.timeouts.budget_s
         job = Job(
             findings=f,
             recipient=guard_argument(f.address.ascii_email),
-            deadline=self.clock.monotonic() + self.config.timeouts.budget_s,
+            deadline=deadline,
             future=loop.create_future(),
+            notes=progress.notes,
+            progress=progress,
         )
         await self._load_catch_all(job.domain)
+        job.step(f"waiting for a session with {targets[0][0]}")
         queue.jobs.append(job)
         queue.wake.set()
         self._spawn_workers(queue)
-        return await job.future
+        try:
+            return await job.future
+        finally:
+            if not job.future.done():
+                job.future.cancel()  # its time limit: the scheduler passes it over from now on
 
     async def _load_catch_all(self, domain: str) -> None:
         if domain in self._catch_all or self.cache is None or self.refresh:
@@ -210,6 +229,7 @@ class BulkChecker:
             if self._closing:
                 return False
             now = self.clock.monotonic()
+            queue.purge()
             if queue.due(now):
                 return True
             if queue.jobs:
@@ -230,6 +250,10 @@ class BulkChecker:
                 self.stats.sessions += 1
                 await self._transactions(queue, session, taken)
             self.gates.recovered(host)
+        except _Abandoned:
+            # Every address of its group reached its time limit while the server kept quiet:
+            # drop the connection (no QUIT to wait for) and free the slot for the others.
+            queue.target_index += 1
         except SmtpError as exc:
             # Could not talk (refused, timeout, 421, TLS): nothing learned about the addresses.
             queue.target_index += 1
@@ -288,11 +312,16 @@ class BulkChecker:
                 if not batch:
                     return
             taken[:] = batch
+            asking = f"{session.host} [{session.ip}]: waiting for the replies to its RCPT group"
+            for job in batch:
+                job.step(asking)
             queue.busy += 1
             self._spawn_workers(queue)  # work left behind may want the host's other session
             last = self._is_last_group(queue, errors, len(batch), index)
             try:
-                rejected = await self._transaction(queue, session, batch, last=last)
+                rejected = await _unless_all_end(
+                    batch, self._transaction(queue, session, batch, last=last)
+                )
             finally:
                 queue.busy -= 1
             taken.clear()
@@ -484,6 +513,12 @@ class BulkChecker:
             self._give_up(job)
             return
         self.stats.requeued += 1
+        wait = job.not_before - self.clock.monotonic()
+        target = queue.targets[queue.target_index % len(queue.targets)][0]
+        if wait > 0:
+            job.step(f"waiting {wait:.3g} s to ask {target} again")
+        else:
+            job.step(f"waiting for a session with {target}")
         if front:
             queue.jobs.appendleft(job)
         else:
@@ -517,6 +552,7 @@ class BulkChecker:
         if reason is Reason.SUCCESS and job.domain in self._catch_all_pending:
             # The domain's catch-all answer is on its way in another session: wait for it,
             # so the verdict is the same whichever session answers first.
+            job.step("accepted; waiting for the domain's catch-all probe in another session")
             self._awaiting.setdefault(job.domain, []).append(
                 lambda: self._settle(
                     job, reason, reply, host, note=note, greylisted=greylisted, resolved=resolved
@@ -545,7 +581,7 @@ class BulkChecker:
                 catch_all_reply=catch_all_reply,
                 greylisted=was_greylisted,
                 greylist_resolved=resolved,
-                notes=tuple(job.notes),
+                notes=collapse_notes(job.notes),
             )
         )
 
@@ -566,6 +602,43 @@ class BulkChecker:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+class _Abandoned(Exception):
+    """A session's group was given up: every address in it reached its time limit."""
+
+
+async def _unless_all_end(batch: Sequence[Job], work: Coroutine[Any, Any, int]) -> int:
+    """`work`'s value; if every job of `batch` ends first (their time limits, while the server
+    keeps them waiting), `work` is cancelled and _Abandoned raised."""
+    loop = asyncio.get_running_loop()
+    task = loop.create_task(work)
+    gone: asyncio.Future[None] = loop.create_future()
+    left = len(batch)
+
+    def ended(_: object) -> None:
+        nonlocal left
+        left -= 1
+        if left == 0 and not gone.done():
+            gone.set_result(None)
+
+    for job in batch:
+        job.future.add_done_callback(ended)
+    try:
+        await asyncio.wait((task, gone), return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    finally:
+        for job in batch:
+            job.future.remove_done_callback(ended)
+        gone.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    raise _Abandoned
 
 
 async def _transaction_replies(

@@ -6,6 +6,7 @@ These never leave `averify()`: pipeline.py turns every one into a Result.
     ├── AddressError ── AtSignNotFound, TooManyAtSigns, InvalidAddress
     ├── DnsError ───── NoSuchDomain, NullMx, NoMailServer, NoPublicMxAddress, DnsTransient
     ├── SmtpError ──── SmtpTransient (timeout, reset, 421, TLS), SmtpProtocolError (garbage)
+    ├── CheckTimedOut  the time limit ended the check before an answer
     └── InternalError  a bug; the input still gets exactly one Result
 """
 
@@ -100,6 +101,13 @@ class SmtpTransient(SmtpError):
 
 class SmtpProtocolError(SmtpError):
     """The server spoke something that is not SMTP (garbage, endless replies)."""
+
+
+class CheckTimedOut(EngineError):
+    """The time limit (the caller's, or Timeouts.budget_s) ended the check before an answer."""
+
+    reason = Reason.TIMEOUT
+    state = State.UNKNOWN
 
 
 class InternalError(EngineError):

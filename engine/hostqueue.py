@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine.model import ProbeOutcome, Reply
+from engine.progress import Progress
 from engine.verdict import Findings
 
 __all__ = ["HostQueue", "Job"]
@@ -33,6 +34,12 @@ class Job:
     last: Reply | None = None  # the last reply about it, the evidence if it stays unsettled
     host: str | None = None  # the MX host that gave that reply
     notes: list[str] = field(default_factory=list)
+    progress: Progress | None = None  # its check's progress: the step it waits on
+
+    def step(self, text: str) -> None:
+        """Say what it waits on now (read when its time limit stops the check)."""
+        if self.progress is not None:
+            self.progress.step = text
 
     @property
     def domain(self) -> str:

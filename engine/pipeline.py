@@ -1,21 +1,31 @@
 """check_one(): the stages in order for one input; every error becomes exactly one Result.
 
 Offline stages (syntax, typos, flags) run synchronously in `check_offline`; the DNS and SMTP
-stages come in through the small protocols below so tests can swap them.
+stages come in through the small protocols below so tests can swap them. `within` ends a check
+at its time limit with what it learned so far.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from engine.config import Config
 from engine.datasets import Datasets
-from engine.errors import AddressError, DnsError, EngineError, InternalError, NoPublicMxAddress
+from engine.errors import (
+    AddressError,
+    CheckTimedOut,
+    DnsError,
+    EngineError,
+    InternalError,
+    NoPublicMxAddress,
+)
 from engine.model import Address, MxHost, ProbeOutcome, Reason, Result, Timings
+from engine.progress import PROBING, RESOLVING, Progress, collapse_notes
 from engine.reputation import reputation_flags
 from engine.syntax import parse_address
 from engine.typos import TypoCorrector
@@ -37,9 +47,20 @@ class MxStage(Protocol):
 
 
 class ProbeStage(Protocol):
-    """The SMTP stage as the pipeline sees it (engine.probe.SmtpProber)."""
+    """The SMTP stage as the pipeline sees it (engine.probe.SmtpProber).
 
-    async def probe(self, address: Address, hosts: tuple[MxHost, ...]) -> ProbeOutcome: ...
+    `deadline` (Clock seconds) ends the stage early; `progress` gets its notes and the step it
+    waits on as it goes.
+    """
+
+    async def probe(
+        self,
+        address: Address,
+        hosts: tuple[MxHost, ...],
+        *,
+        deadline: float | None = None,
+        progress: Progress | None = None,
+    ) -> ProbeOutcome: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,6 +74,7 @@ class Deps:
     prober: ProbeStage | None = None
     provider: Callable[[str], str | None] = lambda host: None
     ip_allowed: Callable[[str], bool] = lambda ip: False
+    now: Callable[[], float] = time.monotonic  # the Clock deadlines are read on
 
 
 def elapsed_ms(start: float) -> float:
@@ -69,42 +91,59 @@ def offline_findings(raw: str, deps: Deps) -> Findings:
     return Findings(address=address, flags=flags, did_you_mean=suggestion)
 
 
+def offline_stage(raw: str, deps: Deps, start: float) -> Findings | Result:
+    """Syntax, typos and flags: the findings, or the Result when they settle it; never raises."""
+    try:
+        return offline_findings(raw, deps)
+    except AddressError as exc:
+        return error_result(raw, exc, Timings(total_ms=elapsed_ms(start)))
+    except Exception:  # a bug; this input still gets exactly one Result
+        log.exception("internal error while checking an address")
+        return error_result(raw, InternalError(), Timings(total_ms=elapsed_ms(start)))
+
+
 def check_offline(raw: str, deps: Deps) -> Result:
     """Syntax, typos, flags and the verdict, with no network; never raises."""
     start = time.perf_counter()
+    found = offline_stage(raw, deps, start)
+    if isinstance(found, Result):
+        return found
     try:
-        findings = offline_findings(raw, deps)
-        return decide(findings, deps.config, Timings(total_ms=elapsed_ms(start)))
-    except AddressError as exc:
-        return error_result(raw, exc, Timings(total_ms=elapsed_ms(start)))
+        return decide(found, deps.config, Timings(total_ms=elapsed_ms(start)))
     except Exception:  # a bug; this input still gets exactly one Result
         log.exception("internal error while checking an address")
         return error_result(raw, InternalError(), Timings(total_ms=elapsed_ms(start)))
 
 
-async def check_one(raw: str, deps: Deps) -> Result:
+async def check_one(raw: str, deps: Deps, progress: Progress | None = None) -> Result:
     """The whole pipeline for one input; never raises (cancellation passes through)."""
     if deps.mx is None:
         return check_offline(raw, deps)
-    return await check_with(raw, deps, lambda f, start: _check_online(f, deps, start))
+    return await check_with(
+        raw, deps, lambda f, start, p: _check_online(f, deps, start, p), progress
+    )
 
 
-Online = Callable[[Findings, float], Awaitable[Result]]
+Online = Callable[[Findings, float, Progress], Awaitable[Result]]
 
 
-async def check_with(raw: str, deps: Deps, online: Online) -> Result:
-    """The offline stages, then `online(findings, start)`: the one error boundary that every
-    way of checking shares. Never raises (cancellation passes through)."""
-    start = time.perf_counter()
+async def check_with(
+    raw: str, deps: Deps, online: Online, progress: Progress | None = None
+) -> Result:
+    """The offline stages (unless `progress` has their findings already), then
+    `online(findings, start, progress)`: the one error boundary that every way of checking
+    shares. Never raises (cancellation passes through)."""
+    if progress is None:
+        progress = Progress(raw, time.perf_counter())
+    start = progress.started
+    findings = progress.findings
+    if findings is None:
+        found = offline_stage(raw, deps, start)
+        if isinstance(found, Result):
+            return found
+        findings = progress.findings = found
     try:
-        findings = offline_findings(raw, deps)
-    except AddressError as exc:
-        return error_result(raw, exc, Timings(total_ms=elapsed_ms(start)))
-    except Exception:  # a bug; this input still gets exactly one Result
-        log.exception("internal error while checking an address")
-        return error_result(raw, InternalError(), Timings(total_ms=elapsed_ms(start)))
-    try:
-        return await online(findings, start)
+        return await online(findings, start, progress)
     except Exception:  # a bug; keep what the offline stages found
         log.exception("internal error while checking %s", findings.address.email)
         return decide(
@@ -114,20 +153,57 @@ async def check_with(raw: str, deps: Deps, online: Online) -> Result:
         )
 
 
+async def within(
+    limit_s: float, progress: Progress, work: Coroutine[Any, Any, Result], config: Config
+) -> Result:
+    """`work`'s Result if it ends within `limit_s` seconds; else `work` is cancelled and the
+    Result is what `progress` knows, unknown/Timeout. Never raises (cancellation passes)."""
+    task = asyncio.ensure_future(work)
+    try:
+        await asyncio.wait((task,), timeout=max(0.0, limit_s))
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if task.done() and not task.cancelled():
+        return task.result()
+    task.cancel()
+    return timed_out(progress, config)
+
+
+def timed_out(progress: Progress, config: Config) -> Result:
+    """The Result of a check stopped by its time limit: unknown/Timeout with what was learned
+    (syntax, flags, suggestion, mail hosts), and notes saying where it stopped."""
+    took_s = time.perf_counter() - progress.started
+    error = CheckTimedOut(f"stopped by the time limit after {took_s:.1f} s, {progress.doing()}")
+    timings = Timings(dns_ms=progress.dns_ms, total_ms=took_s * 1000.0)
+    findings = progress.findings
+    notes = collapse_notes(progress.notes)
+    if findings is None:
+        result = error_result(progress.raw, error, timings)
+        return replace(result, detail=replace(result.detail, notes=(*notes, str(error))))
+    findings = _with(findings, error=error, notes=(*findings.notes, *notes))
+    return decide(findings, config, timings)
+
+
 def _with(f: Findings, **changes: object) -> Findings:
     return replace(f, **changes)  # type: ignore[arg-type]
 
 
-async def _check_online(f: Findings, deps: Deps, start: float) -> Result:
+async def _check_online(f: Findings, deps: Deps, start: float, progress: Progress) -> Result:
     assert deps.mx is not None
     dns_start = time.perf_counter()
-    f = await resolve(f, deps)
-    dns_ms = elapsed_ms(dns_start)
+    progress.stage = RESOLVING
+    f = progress.findings = await resolve(f, deps)
+    dns_ms = progress.dns_ms = elapsed_ms(dns_start)
     smtp_ms = 0.0
     if deps.prober is not None and needs_probe(f, deps):
         smtp_start = time.perf_counter()
+        progress.stage = PROBING
         try:
-            f = _with(f, outcome=await deps.prober.probe(f.address, f.hosts))
+            outcome = await deps.prober.probe(
+                f.address, f.hosts, deadline=progress.deadline, progress=progress
+            )
+            f = _with(f, outcome=outcome)
         except EngineError as exc:
             f = _with(f, error=exc)
         smtp_ms = elapsed_ms(smtp_start)

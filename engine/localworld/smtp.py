@@ -462,6 +462,78 @@ class EndlessReplyServer(RawServer):
             sent += 64 * (len(line) + 2)
 
 
+class EndlessGreetingServer(RawServer):
+    """Greets with a multi-line 220 that never ends: "220-" lines (up to 1 MiB), all at once
+    or one every `line_interval_s`, as some tarpits do."""
+
+    def __init__(self, host: str = "127.0.0.25", port: int = 0, line_interval_s: float = 0.0):
+        super().__init__(host, port)
+        self.line_interval_s = line_interval_s
+
+    async def _talk(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        line = b"220-mx.example.test ESMTP " + b"X" * 40
+        burst = 1 if self.line_interval_s > 0 else 64
+        sent = 0
+        while sent < _ENDLESS_MAX_BYTES and not writer.is_closing():
+            await self._send(writer, *([line] * burst))
+            sent += burst * (len(line) + 2)
+            if self.line_interval_s > 0:
+                await asyncio.sleep(self.line_interval_s)
+
+
+class SlowTalkerServer(RawServer):
+    """A mail server that says everything one byte at a time, `byte_interval_s` apart (one
+    byte per second by default): its greeting and every reply. It accepts every RCPT."""
+
+    def __init__(self, host: str = "127.0.0.25", port: int = 0, byte_interval_s: float = 1.0):
+        super().__init__(host, port)
+        self.byte_interval_s = byte_interval_s
+
+    async def _dribble(self, writer: asyncio.StreamWriter, text: str) -> None:
+        for byte in (text + "\r\n").encode():
+            if writer.is_closing():
+                return
+            writer.write(bytes([byte]))
+            await writer.drain()
+            await asyncio.sleep(self.byte_interval_s)
+
+    async def _talk(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await self._dribble(writer, "220 mx.example.test ESMTP")
+        for _ in range(_MAX_COMMANDS):
+            line = await self._read(reader)
+            if line is None:
+                return
+            verb = line.partition(" ")[0].upper()
+            if verb == "EHLO":
+                await self._dribble(writer, "250-mx.example.test\r\n250 8BITMIME")
+            elif verb == "QUIT":
+                await self._dribble(writer, "221 2.0.0 Bye")
+                return
+            else:
+                await self._dribble(writer, "250 2.0.0 Ok")
+
+
+class MailNeverAnsweredServer(RawServer):
+    """Greets and answers EHLO, then never answers MAIL FROM; it reads on until the client
+    leaves."""
+
+    async def _talk(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await self._send(writer, "220 mx.example.test ESMTP")
+        for _ in range(_MAX_COMMANDS):
+            line = await self._read(reader)
+            if line is None:
+                return
+            verb = line.partition(" ")[0].upper()
+            if verb == "EHLO":
+                await self._send(writer, "250-mx.example.test", "250 PIPELINING")
+            elif verb == "QUIT":
+                await self._send(writer, "221 2.0.0 Bye")
+                return
+            elif verb in ("HELO", "RSET", "NOOP"):
+                await self._send(writer, "250 2.0.0 Ok")
+            # MAIL (and whatever follows it in a pipelined group) gets no answer, ever.
+
+
 class ScriptedRcptServer(RawServer):
     """A plain MTA that answers every RCPT TO from a script, and counts them.
 
