@@ -24,6 +24,7 @@ from engine.errors import (
     NoMailServer,
     NoPublicMxAddress,
     SmtpError,
+    SmtpProtocolError,
 )
 from engine.hostqueue import HostQueue, Job
 from engine.model import ProbeOutcome, Reason, Reply, Result, Stage, Timings
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 _LINGER_S = 0.05
 _CATCH_ALL_TTL_S = 7 * 86400.0  # a domain's catch-all verdict, kept in the result cache
 _CLOSE_WAIT_S = 5.0  # seconds aclose() lets sessions end with QUIT
+_BROKEN_S = 600.0  # a host that broke the protocol is not asked again for this long
 _MIN_NEXT_GROUP = 3  # a smaller group is not worth a round trip: end the session instead
 # Bounds per address and run, whatever the servers say: RCPT TO commands answered for it
 # (catch-all probes apart) and times it is put back in a queue. Past them it is settled
@@ -181,6 +183,8 @@ class BulkChecker:
         finally:
             if not job.future.done():
                 job.future.cancel()  # its time limit: the scheduler passes it over from now on
+            if job.future.cancelled():
+                queue.stale += 1
 
     async def _load_catch_all(self, domain: str) -> None:
         if domain in self._catch_all or self.cache is None or self.refresh:
@@ -210,14 +214,18 @@ class BulkChecker:
             for _ in range(1_000_000):  # bounded: each pass settles, requeues or leaves
                 if not await self._wait_for_work(queue):
                     return
-                host, ip = queue.targets[queue.target_index % len(queue.targets)]
+                target = self._usable_target(queue)
+                if target is None:
+                    self._fail_all(queue, Reason.TRANSIENT_NETWORK_FAULT, _broken_note(queue))
+                    continue
+                host, ip = target
                 async with self.gates.session(host, queue.provider):
                     await self._one_session(queue, host, ip)
         except asyncio.CancelledError:
             raise
         except Exception:  # a bug: never leave callers waiting
             log.exception("bulk worker failed")
-            self._fail_all(queue, "internal error in the bulk scheduler")
+            self._fail_all(queue, Reason.UNKNOWN, "internal error in the bulk scheduler")
         finally:
             queue.workers -= 1
             if queue.jobs and queue.workers == 0 and not self._closing:
@@ -257,7 +265,11 @@ class BulkChecker:
         except SmtpError as exc:
             # Could not talk (refused, timeout, 421, TLS): nothing learned about the addresses.
             queue.target_index += 1
-            if (exc.reply is not None and exc.reply.code == 421) or exc.stage is Stage.GREETING:
+            if isinstance(exc, SmtpProtocolError) or exc.stage is Stage.STARTTLS:
+                # Garbage, a reply that never ends, a failed TLS handshake: asking this host
+                # again would only repeat it, so it is not asked again for a while.
+                queue.broken[host] = (self.clock.monotonic() + _BROKEN_S, f"{host} [{ip}]: {exc}")
+            elif (exc.reply is not None and exc.reply.code == 421) or exc.stage is Stage.GREETING:
                 self.gates.back_off(host)
             if not taken:  # the session never started: the next jobs in line pay for it
                 taken = queue.take(self.clock.monotonic(), queue.batch)
@@ -585,10 +597,21 @@ class BulkChecker:
             )
         )
 
-    def _fail_all(self, queue: HostQueue, note: str) -> None:
+    def _usable_target(self, queue: HostQueue) -> tuple[str, str] | None:
+        """The next (host, IP) in turn whose host has not broken the protocol lately."""
+        now = self.clock.monotonic()
+        for step in range(len(queue.targets)):
+            host, ip = queue.targets[(queue.target_index + step) % len(queue.targets)]
+            until, _ = queue.broken.get(host, (0.0, ""))
+            if until <= now:
+                queue.target_index += step
+                return host, ip
+        return None
+
+    def _fail_all(self, queue: HostQueue, reason: Reason, note: str) -> None:
         while queue.jobs:
             job = queue.jobs.popleft()
-            self._settle(job, Reason.UNKNOWN, job.last, None, note=note)
+            self._settle(job, reason, job.last, job.host, note=note)
 
     async def aclose(self) -> None:
         """Let idle sessions end with QUIT, then stop whatever is left."""
@@ -604,6 +627,11 @@ class BulkChecker:
                 await task
 
 
+def _broken_note(queue: HostQueue) -> str:
+    said = "; ".join(note for _, note in queue.broken.values())
+    return f"not asked: every mail host broke the protocol lately ({said})"
+
+
 class _Abandoned(Exception):
     """A session's group was given up: every address in it reached its time limit."""
 
@@ -613,32 +641,26 @@ async def _unless_all_end(batch: Sequence[Job], work: Coroutine[Any, Any, int]) 
     keeps them waiting), `work` is cancelled and _Abandoned raised."""
     loop = asyncio.get_running_loop()
     task = loop.create_task(work)
-    gone: asyncio.Future[None] = loop.create_future()
     left = len(batch)
+    abandoned = False
 
     def ended(_: object) -> None:
-        nonlocal left
+        nonlocal left, abandoned
         left -= 1
-        if left == 0 and not gone.done():
-            gone.set_result(None)
+        if left == 0 and not task.done():
+            abandoned = task.cancel()
 
     for job in batch:
         job.future.add_done_callback(ended)
     try:
-        await asyncio.wait((task, gone), return_when=asyncio.FIRST_COMPLETED)
+        return await task
     except asyncio.CancelledError:
-        task.cancel()
-        raise
+        if not abandoned:
+            raise  # the worker itself is being stopped
+        raise _Abandoned from None
     finally:
         for job in batch:
             job.future.remove_done_callback(ended)
-        gone.cancel()
-    if task.done():
-        return task.result()
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    raise _Abandoned
 
 
 async def _transaction_replies(

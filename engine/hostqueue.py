@@ -61,7 +61,10 @@ class HostQueue:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     workers: int = 0
     busy: int = 0  # workers holding a group that is being asked right now
+    stale: int = 0  # jobs given up (their time limit) since the last purge
     target_index: int = 0
+    # Hosts that broke the protocol: (Clock time until which they are not asked, what they did)
+    broken: dict[str, tuple[float, str]] = field(default_factory=dict)
     asked: int = 0  # RCPTs answered for real addresses (not catch-all probes)
     rejected: int = 0  # of those, permanent refusals: the host's rejection rate
 
@@ -69,9 +72,10 @@ class HostQueue:
         return sum(1 for job in self.jobs if job.not_before <= now and not job.future.done())
 
     def purge(self) -> None:
-        """Drop the jobs that were settled or given up while they waited (a time limit)."""
-        if any(job.future.done() for job in self.jobs):
+        """Drop the jobs given up while they waited (their time limit), if any were."""
+        if self.stale:
             self.jobs = deque(job for job in self.jobs if not job.future.done())
+            self.stale = 0
 
     def take(
         self, now: float, limit: int, needs_probe: Callable[[str], bool] = lambda d: False

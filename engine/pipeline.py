@@ -158,16 +158,23 @@ async def within(
 ) -> Result:
     """`work`'s Result if it ends within `limit_s` seconds; else `work` is cancelled and the
     Result is what `progress` knows, unknown/Timeout. Never raises (cancellation passes)."""
-    task = asyncio.ensure_future(work)
+    loop = asyncio.get_running_loop()
+    task = loop.create_task(work)
+    expired = False
+
+    def expire() -> None:
+        nonlocal expired
+        expired = task.cancel()  # False when it has just ended: its Result stands
+
+    timer = loop.call_later(max(0.0, limit_s), expire)
     try:
-        await asyncio.wait((task,), timeout=max(0.0, limit_s))
+        return await task
     except asyncio.CancelledError:
-        task.cancel()
-        raise
-    if task.done() and not task.cancelled():
-        return task.result()
-    task.cancel()
-    return timed_out(progress, config)
+        if not expired:
+            raise  # the caller was cancelled (and the check with it)
+        return timed_out(progress, config)
+    finally:
+        timer.cancel()
 
 
 def timed_out(progress: Progress, config: Config) -> Result:

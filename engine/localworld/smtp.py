@@ -427,6 +427,13 @@ class TarpitServer(RawServer):
             pass
 
 
+class HangUpServer(RawServer):
+    """Accepts the connection and closes it without a word."""
+
+    async def _talk(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        return
+
+
 class DropAfterEhloServer(RawServer):
     """Greets, reads EHLO and closes the connection without an answer."""
 
