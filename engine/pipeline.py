@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -154,27 +154,43 @@ async def check_with(
 
 
 async def within(
-    limit_s: float, progress: Progress, work: Coroutine[Any, Any, Result], config: Config
+    limit_s: float, progress: Progress, work: Awaitable[Result], config: Config
 ) -> Result:
     """`work`'s Result if it ends within `limit_s` seconds; else `work` is cancelled and the
-    Result is what `progress` knows, unknown/Timeout. Never raises (cancellation passes)."""
-    loop = asyncio.get_running_loop()
-    task = loop.create_task(work)
+    Result is what `progress` knows, unknown/Timeout. Never raises (cancellation passes).
+
+    `work` runs in the calling task (no task of its own: one timer is all a check costs); at
+    the limit the task is cancelled, and that one cancellation is taken back here.
+    """
+    task = asyncio.current_task()
+    if task is None:
+        raise RuntimeError("within() runs inside a task")
     expired = False
 
     def expire() -> None:
         nonlocal expired
-        expired = task.cancel()  # False when it has just ended: its Result stands
+        expired = True
+        task.cancel()
 
-    timer = loop.call_later(max(0.0, limit_s), expire)
+    timer = asyncio.get_running_loop().call_later(max(0.0, limit_s), expire)
     try:
-        return await task
+        result = await work
     except asyncio.CancelledError:
-        if not expired:
+        if not expired or _cancelled_by_others(task):
             raise  # the caller was cancelled (and the check with it)
         return timed_out(progress, config)
     finally:
         timer.cancel()
+    if expired:
+        _cancelled_by_others(task)  # the answer came as time ran out: it stands
+    return result
+
+
+def _cancelled_by_others(task: asyncio.Task[Any]) -> bool:
+    """Take back the one cancellation `within` asked for; True if others are pending too
+    (Python 3.11+ counts them; on 3.10 the time limit is assumed to be the only one)."""
+    uncancel = getattr(task, "uncancel", None)
+    return uncancel is not None and uncancel() > 0
 
 
 def timed_out(progress: Progress, config: Config) -> Result:
