@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import math
 import time
@@ -174,6 +175,8 @@ class BulkChecker:
             progress=progress,
         )
         await self._load_catch_all(job.domain)
+        if self._too_late(queue, job):
+            return await job.future
         job.step(f"waiting for a session with {targets[0][0]}")
         queue.jobs.append(job)
         queue.wake.set()
@@ -253,6 +256,9 @@ class BulkChecker:
 
     async def _one_session(self, queue: HostQueue, host: str, ip: str) -> None:
         taken: list[Job] = []
+        opening = f"{host} [{ip}]: waiting for a session to open (connect, greeting, EHLO)"
+        for job in itertools.islice(queue.jobs, queue.batch):  # the next group, most likely
+            job.step(opening)
         try:
             async with self.transport.open(host, ip, self.config.smtp_port) as session:
                 self.stats.sessions += 1
@@ -370,6 +376,11 @@ class BulkChecker:
             self._probes_failed([domain for domain, _ in probes])
             raise
         mail, rcpts = replies[0], replies[1 : 1 + len(recipients)]
+        closing = any(r.code == 421 for r in replies)
+        if closing:
+            # RFC 5321 §3.8: the server is closing the session; come back later (known before
+            # the addresses are put back, so none waits past its time limit for that).
+            self.gates.back_off(session.host)
         if mail.code // 100 != 2:
             self._probes_failed([domain for domain, _ in probes])
             return self._mail_refused(queue, session, batch, mail)
@@ -391,32 +402,32 @@ class BulkChecker:
                     # Outlook.com and others take few RCPTs per transaction: shrink, ask again.
                     queue.batch = max(1, accepted)
                     job.last = reply
-                    job.notes.append(f"{session.host}: {reply}; asked again in a smaller group")
+                    job.notes.append(
+                        f"{session.host}: RCPT TO: {reply}; asked again in a smaller group"
+                    )
                     self._requeue(queue, job, front=True)
                     continue
                 # The first RCPT of its transaction: not about the group's size but a limit on
                 # us (per hour, per sender). Come back later, within the address's bounds.
                 self.gates.back_off(session.host)
-                self._transient(queue, job, reply, f"{session.host}: {reply}")
+                self._transient(queue, job, reply, f"{session.host}: RCPT TO: {reply}")
                 continue
             accepted += reply.code // 100 == 2
             queue.rejected += reply.code >= 500
             self._answer(queue, job, reply, meaning, session.host)
         for job in batch[max(0, len(rcpts) - len(probes)) :]:
             self._requeue(queue, job, front=True)  # never asked (the server closed)
-        if any(r.code == 421 for r in replies):
-            # RFC 5321 §3.8: the server is closing the session; come back later.
-            self.gates.back_off(session.host)
-            return -1
-        return errors
+        return -1 if closing else errors
 
     def _mail_refused(
         self, queue: HostQueue, session: SmtpSession, batch: list[Job], reply: Reply
     ) -> int:
         if reply.code // 100 == 4:
-            self.gates.back_off(session.host)
+            if reply.code != 421:  # a 421 has backed the host off already
+                self.gates.back_off(session.host)
             for job in batch:
-                self._transient(queue, job, reply, f"MAIL FROM: {reply}")
+                note = f"{session.host} [{session.ip}]: MAIL FROM: {reply}"
+                self._transient(queue, job, reply, note)
             return -1
         # A refusal at MAIL FROM is about us, not the mailboxes: the same for every address.
         reason = classify(reply).reason
@@ -474,7 +485,7 @@ class BulkChecker:
         reason = meaning.reason
         if reason is Reason.TRANSIENT_NETWORK_FAULT:
             # A 4xx that is not greylisting says nothing about the mailbox: ask again later.
-            self._transient(queue, job, reply, f"{host}: {reply}")
+            self._transient(queue, job, reply, f"{host}: RCPT TO: {reply}")
             return
         self._settle(job, reason, reply, host)
 
@@ -524,6 +535,8 @@ class BulkChecker:
         if job.rcpts >= MAX_RCPTS_PER_ADDRESS or job.requeues > MAX_REQUEUES_PER_ADDRESS:
             self._give_up(job)
             return
+        if self._too_late(queue, job):
+            return
         self.stats.requeued += 1
         wait = job.not_before - self.clock.monotonic()
         target = queue.targets[queue.target_index % len(queue.targets)][0]
@@ -536,6 +549,21 @@ class BulkChecker:
         else:
             queue.jobs.append(job)
         queue.wake.set()
+
+    def _too_late(self, queue: HostQueue, job: Job) -> bool:
+        """Settle `job` now if its next chance (its own wait, the host's back-off after a 421
+        or a limit on us) comes after its time limit: an answer now beats a Timeout later."""
+        host = queue.targets[queue.target_index % len(queue.targets)][0]
+        blocked_until = self.gates.state(host).blocked_until
+        if max(job.not_before, blocked_until) < job.deadline:
+            return False
+        if blocked_until >= job.deadline:
+            wait = blocked_until - self.clock.monotonic()
+            note = f"not asked again: {host} is to be left alone {wait:.0f} s more (back-off)"
+        else:
+            note = "not asked again: the next try would come after this address's time limit"
+        self._settle(job, Reason.TRANSIENT_NETWORK_FAULT, job.last, job.host, note=note)
+        return True
 
     def _give_up(self, job: Job) -> None:
         """Past its bounds: unknown, with the last reply as evidence; never a retry loop."""

@@ -235,9 +235,11 @@ def _describe(exc: BaseException, timeout_s: float | None) -> str:
     return f"{type(exc).__name__}: {str(exc)[:120]}"
 
 
-def _pending_bytes(client: aiosmtplib.SMTP) -> int:
-    """Bytes of a reply that has begun and not ended (aiosmtplib keeps them until it ends)."""
-    buffer = getattr(client.protocol, "_buffer", None)
+def _pending_bytes(protocol: object) -> int:
+    """Bytes of a reply that has begun and not ended: aiosmtplib keeps them in its protocol's
+    buffer, which outlives the connection (it drops the protocol itself on a timeout, so
+    callers take it before the command)."""
+    buffer = getattr(protocol, "_buffer", None)
     return len(buffer) if isinstance(buffer, (bytes, bytearray)) else 0
 
 
@@ -382,10 +384,11 @@ class _AioSession:
             wire = [a if isinstance(a, bytes) else guard_argument(a).encode(encoding) for a in args]
         except UnicodeEncodeError as exc:
             raise InvalidAddress("a non-ASCII address needs an SMTPUTF8 transaction") from exc
+        protocol = self._client.protocol
         try:
             response = await self._client.execute_command(verb, *wire, timeout=self._command_s)
         except (aiosmtplib.SMTPException, OSError) as exc:
-            partial = _pending_bytes(self._client)
+            partial = _pending_bytes(protocol)
             what = verb.decode()
             raise _failure(exc, stage, what, timeout_s=self._command_s, partial=partial) from exc
         reply = parse_reply(response.code, response.message, stage)
@@ -483,7 +486,7 @@ class AioSmtpTransport:
             connecting.cancel()
             raise
         if not connecting.done():
-            partial = _pending_bytes(client)
+            partial = _pending_bytes(client.protocol)
             connecting.cancel()
             await asyncio.wait((connecting,))  # its end, whatever it is (a caller's cancel passes)
             if not connecting.cancelled():
@@ -500,6 +503,7 @@ class AioSmtpTransport:
 
     async def _hello(self, client: aiosmtplib.SMTP, helo: str) -> None:
         command_s = self._config.timeouts.command_s
+        protocol = client.protocol
         try:
             await client.ehlo(hostname=helo, timeout=command_s)
             return
@@ -507,12 +511,13 @@ class AioSmtpTransport:
             if exc.code == 421 or not client.is_connected:
                 raise _failure(exc, Stage.EHLO, "EHLO") from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
-            partial = _pending_bytes(client)
+            partial = _pending_bytes(protocol)
             raise _failure(exc, Stage.EHLO, "EHLO", timeout_s=command_s, partial=partial) from exc
+        protocol = client.protocol
         try:  # RFC 5321 §3.2: a server that does not know EHLO still takes HELO
             await client.helo(hostname=helo, timeout=command_s)
         except (aiosmtplib.SMTPException, OSError) as exc:
-            partial = _pending_bytes(client)
+            partial = _pending_bytes(protocol)
             raise _failure(exc, Stage.EHLO, "HELO", timeout_s=command_s, partial=partial) from exc
 
     async def _maybe_starttls(

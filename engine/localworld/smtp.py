@@ -521,24 +521,27 @@ class SlowTalkerServer(RawServer):
 
 
 class MailNeverAnsweredServer(RawServer):
-    """Greets and answers EHLO, then never answers MAIL FROM; it reads on until the client
-    leaves."""
+    """Greets and answers EHLO, then hangs at MAIL FROM: from there on nothing is answered;
+    it reads on until the client leaves."""
 
     async def _talk(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await self._send(writer, "220 mx.example.test ESMTP")
+        hung = False
         for _ in range(_MAX_COMMANDS):
             line = await self._read(reader)
             if line is None:
                 return
             verb = line.partition(" ")[0].upper()
+            hung = hung or verb == "MAIL"
+            if hung:
+                continue
             if verb == "EHLO":
                 await self._send(writer, "250-mx.example.test", "250 PIPELINING")
             elif verb == "QUIT":
                 await self._send(writer, "221 2.0.0 Bye")
                 return
-            elif verb in ("HELO", "RSET", "NOOP"):
+            else:
                 await self._send(writer, "250 2.0.0 Ok")
-            # MAIL (and whatever follows it in a pipelined group) gets no answer, ever.
 
 
 class ScriptedRcptServer(RawServer):

@@ -115,6 +115,20 @@ async def test_a_protocol_violation_is_not_retried_on_that_host(kind: str, start
                for note in outcome.notes), outcome.notes  # fmt: skip
 
 
+async def test_a_reply_that_never_ends_after_the_greeting_is_a_violation_too(
+    start: Start,
+) -> None:
+    # The greeting (27 bytes) comes in time; the EHLO reply, a byte at a time, does not.
+    server = await start(SlowTalkerServer(BAD_IP, PORT, byte_interval_s=0.01))
+    clock = FakeClock()
+    timeouts = dataclasses.replace(FAST, greeting_s=5.0, command_s=0.15)
+    outcome = await _probe(clock, BAD, timeouts=timeouts)
+
+    assert outcome.reason is Reason.TRANSIENT_NETWORK_FAULT
+    assert server.stats.connections == 1 and clock.sleeps == []
+    assert len(outcome.notes) == 1 and "EHLO: a reply that never ended" in outcome.notes[0]
+
+
 @pytest.mark.parametrize("kind", ["garbage", "byte-a-second"])
 async def test_after_a_protocol_violation_the_next_mx_answers(kind: str, start: Start) -> None:
     bad = await start(VIOLATIONS[kind]())
