@@ -29,7 +29,15 @@ from engine.errors import (
 )
 from engine.hostqueue import HostQueue, Job
 from engine.model import ProbeOutcome, Reason, Reply, Result, Stage, Timings
-from engine.pipeline import Deps, check_with, elapsed_ms, needs_probe, resolve, within
+from engine.pipeline import (
+    Deps,
+    Watchdog,
+    check_with,
+    elapsed_ms,
+    needs_probe,
+    resolve,
+    within,
+)
 from engine.politeness import Gates
 from engine.progress import PROBING, RESOLVING, Progress, collapse_notes
 from engine.replies import Classification, catch_all_verdict, classify
@@ -49,6 +57,7 @@ _LINGER_S = 0.05
 _CATCH_ALL_TTL_S = 7 * 86400.0  # a domain's catch-all verdict, kept in the result cache
 _CLOSE_WAIT_S = 5.0  # seconds aclose() lets sessions end with QUIT
 _BROKEN_S = 600.0  # a host that broke the protocol is not asked again for this long
+_LOOK_AGAIN_S = 0.05  # a stuck group whose addresses are not all ended yet is looked at again
 _MIN_NEXT_GROUP = 3  # a smaller group is not worth a round trip: end the session instead
 # Bounds per address and run, whatever the servers say: RCPT TO commands answered for it
 # (catch-all probes apart) and times it is put back in a queue. Past them it is settled
@@ -110,6 +119,7 @@ class BulkChecker:
         self._awaiting: dict[str, list[Callable[[], None]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
+        self._watchdog = Watchdog()  # every check's time limit, on one timer
 
     async def check(self, raw: str) -> Result:
         """The whole pipeline for one input, with the SMTP stage batched per MX host, ended
@@ -118,7 +128,7 @@ class BulkChecker:
         budget_s = self.config.timeouts.budget_s
         progress = Progress(raw, time.perf_counter(), self.clock.monotonic() + budget_s)
         work = check_with(raw, self.deps, self._check, progress)
-        return await within(budget_s, progress, work, self.config)
+        return await within(budget_s, progress, work, self.config, self._watchdog)
 
     async def _check(self, f: Findings, start: float, progress: Progress) -> Result:
         if self.deps.mx is None:
@@ -166,11 +176,13 @@ class BulkChecker:
         deadline = progress.deadline
         if deadline is None:
             deadline = self.clock.monotonic() + self.config.timeouts.budget_s
+        left_s = self.config.timeouts.budget_s - (time.perf_counter() - progress.started)
         job = Job(
             findings=f,
             recipient=guard_argument(f.address.ascii_email),
             deadline=deadline,
             future=loop.create_future(),
+            expires=loop.time() + left_s,
             notes=progress.notes,
             progress=progress,
         )
@@ -241,7 +253,7 @@ class BulkChecker:
                 return False
             now = self.clock.monotonic()
             queue.purge()
-            if queue.due(now):
+            if queue.any_due(now):
                 return True
             if queue.jobs:
                 wait = min(job.not_before for job in queue.jobs) - now
@@ -666,20 +678,23 @@ class _Abandoned(Exception):
 
 async def _unless_all_end(batch: Sequence[Job], work: Coroutine[Any, Any, int]) -> int:
     """`work`'s value; if every job of `batch` ends first (their time limits, while the server
-    keeps them waiting), `work` is cancelled and _Abandoned raised."""
+    keeps them waiting), `work` is cancelled and _Abandoned raised. One timer, at the last
+    job's limit, watches the group."""
     loop = asyncio.get_running_loop()
     task = loop.create_task(work)
-    left = len(batch)
     abandoned = False
+    timer: asyncio.TimerHandle
 
-    def ended(_: object) -> None:
-        nonlocal left, abandoned
-        left -= 1
-        if left == 0 and not task.done():
+    def look() -> None:
+        nonlocal abandoned, timer
+        if task.done():
+            return
+        if all(job.future.done() for job in batch):
             abandoned = task.cancel()
+        else:  # a limit is about to be applied: look again shortly
+            timer = loop.call_later(_LOOK_AGAIN_S, look)
 
-    for job in batch:
-        job.future.add_done_callback(ended)
+    timer = loop.call_at(max(job.expires for job in batch), look)
     try:
         return await task
     except asyncio.CancelledError:
@@ -687,8 +702,7 @@ async def _unless_all_end(batch: Sequence[Job], work: Coroutine[Any, Any, int]) 
             raise  # the worker itself is being stopped
         raise _Abandoned from None
     finally:
-        for job in batch:
-            job.future.remove_done_callback(ended)
+        timer.cancel()
 
 
 async def _transaction_replies(

@@ -24,8 +24,9 @@ class Job:
 
     findings: Findings
     recipient: str
-    deadline: float
+    deadline: float  # Clock seconds: retries and waits must end before it
     future: asyncio.Future[ProbeOutcome]
+    expires: float = 0.0  # the event loop's time when its check's time limit ends it
     attempts: int = 0  # sessions or transient replies that left it unanswered
     rcpts: int = 0  # RCPT TO replies received for it (catch-all probes apart)
     requeues: int = 0  # times it was put back in the queue
@@ -69,7 +70,10 @@ class HostQueue:
     rejected: int = 0  # of those, permanent refusals: the host's rejection rate
 
     def due(self, now: float) -> int:
-        return sum(1 for job in self.jobs if job.not_before <= now and not job.future.done())
+        return sum(1 for job in self.jobs if job.not_before <= now)
+
+    def any_due(self, now: float) -> bool:
+        return any(job.not_before <= now for job in self.jobs)
 
     def purge(self) -> None:
         """Drop the jobs given up while they waited (their time limit), if any were."""

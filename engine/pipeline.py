@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -32,6 +33,8 @@ from engine.typos import TypoCorrector
 from engine.verdict import Findings, decide, error_result
 
 log = logging.getLogger(__name__)
+
+_TIMER_SLACK_S = 0.001  # the loop may run a timer this much before its time
 
 # Popularity (data/mail_domains.txt) from which a suggestion stands even when the typed domain
 # has MX records of its own: the big providers and their country variants (hotmail.co.uk 40).
@@ -154,13 +157,18 @@ async def check_with(
 
 
 async def within(
-    limit_s: float, progress: Progress, work: Awaitable[Result], config: Config
+    limit_s: float,
+    progress: Progress,
+    work: Awaitable[Result],
+    config: Config,
+    watchdog: Watchdog | None = None,
 ) -> Result:
     """`work`'s Result if it ends within `limit_s` seconds; else `work` is cancelled and the
     Result is what `progress` knows, unknown/Timeout. Never raises (cancellation passes).
 
-    `work` runs in the calling task (no task of its own: one timer is all a check costs); at
-    the limit the task is cancelled, and that one cancellation is taken back here.
+    `work` runs in the calling task (no task of its own); at the limit the task is cancelled,
+    and that one cancellation is taken back here. Checks that share a `watchdog` share its
+    one timer.
     """
     task = asyncio.current_task()
     if task is None:
@@ -172,7 +180,7 @@ async def within(
         expired = True
         task.cancel()
 
-    timer = asyncio.get_running_loop().call_later(max(0.0, limit_s), expire)
+    watch = (watchdog or Watchdog()).watch(max(0.0, limit_s), expire)
     try:
         result = await work
     except asyncio.CancelledError:
@@ -180,10 +188,76 @@ async def within(
             raise  # the caller was cancelled (and the check with it)
         return timed_out(progress, config)
     finally:
-        timer.cancel()
+        watch.cancel()
     if expired:
         _cancelled_by_others(task)  # the answer came as time ran out: it stands
     return result
+
+
+class Watchdog:
+    """Ends checks at their time limits with one timer for all of them.
+
+    Checks with the same limit, started in turn, reach it in the order they started, so a
+    queue in that order and a timer for its head do what a timer per check would, at a
+    fraction of the cost. A check whose limit comes out of order gets a timer of its own.
+    Bound to the event loop it is first used in (a new loop starts afresh).
+    """
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._watches: deque[_Watch] = deque()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def watch(self, limit_s: float, expire: Callable[[], None]) -> _Watch:
+        """Call `expire()` in `limit_s` seconds unless the returned watch is cancelled."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._loop, self._watches, self._timer = loop, deque(), None
+        watch = _Watch(self, loop.time() + limit_s, expire)
+        if self._watches and watch.when < self._watches[-1].when:
+            watch.own = loop.call_at(watch.when, watch.fire)
+            return watch
+        self._watches.append(watch)
+        if self._timer is None:
+            self._timer = loop.call_at(watch.when, self._fire)
+        return watch
+
+    def _trim(self) -> None:
+        while self._watches and self._watches[0].done:
+            self._watches.popleft()
+
+    def _fire(self) -> None:
+        self._timer = None
+        loop = self._loop
+        if loop is None:
+            return
+        now = loop.time() + _TIMER_SLACK_S
+        while self._watches and (self._watches[0].done or self._watches[0].when <= now):
+            self._watches.popleft().fire()
+        if self._watches:
+            self._timer = loop.call_at(self._watches[0].when, self._fire)
+
+
+class _Watch:
+    __slots__ = ("_expire", "_owner", "done", "own", "when")
+
+    def __init__(self, owner: Watchdog, when: float, expire: Callable[[], None]) -> None:
+        self._owner = owner
+        self.when = when
+        self._expire = expire
+        self.done = False
+        self.own: asyncio.TimerHandle | None = None
+
+    def fire(self) -> None:
+        if not self.done:
+            self.done = True
+            self._expire()
+
+    def cancel(self) -> None:
+        self.done = True
+        if self.own is not None:
+            self.own.cancel()
+        self._owner._trim()
 
 
 def _cancelled_by_others(task: asyncio.Task[Any]) -> bool:

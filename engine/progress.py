@@ -7,7 +7,7 @@ with what was learned; no I/O, no clock of its own, no verdicts.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from engine.verdict import Findings
@@ -19,7 +19,7 @@ RESOLVING = "resolving the mail hosts"
 PROBING = "asking the mail servers"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Progress:
     """One check's state, shared by its stages while it runs."""
 
@@ -37,10 +37,12 @@ class Progress:
         return f"{self.stage} ({self.step})" if self.step else self.stage
 
 
-def collapse_notes(notes: Iterable[str]) -> tuple[str, ...]:
+def collapse_notes(notes: Collection[str]) -> tuple[str, ...]:
     """Each distinct note once, in first-seen order; a repeated one says how often it came.
 
     A host that fails the same way on every attempt is one fact, not three.
     """
+    if not notes:
+        return ()
     counts = Counter(notes)
     return tuple(note if n == 1 else f"{note} ({n} times)" for note, n in counts.items())

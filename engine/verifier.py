@@ -25,6 +25,7 @@ from engine.pipeline import (
     Deps,
     MxStage,
     ProbeStage,
+    Watchdog,
     check_offline,
     check_one,
     offline_stage,
@@ -88,6 +89,7 @@ class Verifier:
         self._cache: ResultCache | None = None
         self._deps_lock = threading.Lock()  # the first check may build them off the loop
         self._warm = False  # the data lists are loaded (a first offline stage has run)
+        self._watchdog = Watchdog()  # the time limit of every check begun here, on one timer
 
     @property
     def clock(self) -> Clock:
@@ -207,7 +209,8 @@ class Verifier:
             return PendingCheck.done_with(_refused(raw, text))
         budget_s = self.config.timeouts.budget_s
         progress = Progress(text, time.perf_counter(), self.clock.monotonic() + budget_s)
-        task = asyncio.ensure_future(within(budget_s, progress, self._run(progress), self.config))
+        work = within(budget_s, progress, self._run(progress), self.config, self._watchdog)
+        task = asyncio.ensure_future(work)
         return PendingCheck(task, lambda: timed_out(progress, self.config))
 
     async def _run(self, progress: Progress) -> Result:

@@ -9,7 +9,7 @@ import pytest
 
 from engine.config import Config
 from engine.model import Reason, Result, State
-from engine.pipeline import within
+from engine.pipeline import Watchdog, within
 from engine.progress import Progress
 
 CONFIG = Config()
@@ -60,3 +60,19 @@ async def test_a_cancelled_caller_is_cancelled_not_timed_out() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_checks_sharing_a_watchdog_each_end_at_their_own_limit() -> None:
+    watchdog = Watchdog()
+    never = asyncio.Event()
+    done = asyncio.Event()
+    done.set()
+    long = asyncio.ensure_future(within(60.0, _progress(), _answer(never), CONFIG, watchdog))
+    quick = within(0.01, _progress(), _answer(never), CONFIG, watchdog)  # out of order
+    finished = within(0.01, _progress(), _answer(done), CONFIG, watchdog)
+    assert (await quick).reason is Reason.TIMEOUT
+    assert await finished is ANSWER
+    assert not long.done()
+    long.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await long
