@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import math
 import time
@@ -176,17 +175,17 @@ class BulkChecker:
         deadline = progress.deadline
         if deadline is None:
             deadline = self.clock.monotonic() + self.config.timeouts.budget_s
-        left_s = self.config.timeouts.budget_s - (time.perf_counter() - progress.started)
         job = Job(
             findings=f,
             recipient=guard_argument(f.address.ascii_email),
             deadline=deadline,
             future=loop.create_future(),
-            expires=loop.time() + left_s,
+            expires=progress.expires,
             notes=progress.notes,
             progress=progress,
         )
-        await self._load_catch_all(job.domain)
+        if self.cache is not None and not self.refresh and job.domain not in self._catch_all:
+            await self._load_catch_all(job.domain)  # (no coroutine at all for most addresses)
         if self._too_late(queue, job):
             return await job.future
         job.step(f"waiting for a session with {targets[0][0]}")
@@ -198,7 +197,6 @@ class BulkChecker:
         finally:
             if not job.future.done():
                 job.future.cancel()  # its time limit: the scheduler passes it over from now on
-            if job.future.cancelled():
                 queue.stale += 1
 
     async def _load_catch_all(self, domain: str) -> None:
@@ -268,9 +266,6 @@ class BulkChecker:
 
     async def _one_session(self, queue: HostQueue, host: str, ip: str) -> None:
         taken: list[Job] = []
-        opening = f"{host} [{ip}]: waiting for a session to open (connect, greeting, EHLO)"
-        for job in itertools.islice(queue.jobs, queue.batch):  # the next group, most likely
-            job.step(opening)
         try:
             async with self.transport.open(host, ip, self.config.smtp_port) as session:
                 self.stats.sessions += 1
@@ -633,7 +628,7 @@ class BulkChecker:
                 catch_all_reply=catch_all_reply,
                 greylisted=was_greylisted,
                 greylist_resolved=resolved,
-                notes=collapse_notes(job.notes),
+                notes=collapse_notes(job.notes) if job.notes else (),
             )
         )
 
@@ -678,31 +673,46 @@ class _Abandoned(Exception):
 
 async def _unless_all_end(batch: Sequence[Job], work: Coroutine[Any, Any, int]) -> int:
     """`work`'s value; if every job of `batch` ends first (their time limits, while the server
-    keeps them waiting), `work` is cancelled and _Abandoned raised. One timer, at the last
-    job's limit, watches the group."""
-    loop = asyncio.get_running_loop()
-    task = loop.create_task(work)
-    abandoned = False
-    timer: asyncio.TimerHandle
-
-    def look() -> None:
-        nonlocal abandoned, timer
-        if task.done():
-            return
-        if all(job.future.done() for job in batch):
-            abandoned = task.cancel()
-        else:  # a limit is about to be applied: look again shortly
-            timer = loop.call_later(_LOOK_AGAIN_S, look)
-
-    timer = loop.call_at(max(job.expires for job in batch), look)
+    keeps them waiting), `work` is cancelled and _Abandoned raised."""
+    task = asyncio.get_running_loop().create_task(work)
+    watch = _GroupWatch(batch, task)
     try:
         return await task
     except asyncio.CancelledError:
-        if not abandoned:
+        if not watch.abandoned:
             raise  # the worker itself is being stopped
         raise _Abandoned from None
     finally:
-        timer.cancel()
+        watch.stop()
+
+
+class _GroupWatch:
+    """One timer, at the last limit of a group's jobs, that cancels the group's transaction
+    once every job in it has ended. Holds no reference cycle: after `stop()` nothing keeps
+    the group's jobs alive."""
+
+    __slots__ = ("_batch", "_task", "_timer", "abandoned")
+
+    def __init__(self, batch: Sequence[Job], task: asyncio.Task[int]) -> None:
+        self._batch = batch
+        self._task = task
+        self.abandoned = False
+        when = max(job.expires for job in batch)
+        self._timer: asyncio.TimerHandle | None = task.get_loop().call_at(when, self._look)
+
+    def _look(self) -> None:
+        self._timer = None
+        if self._task.done():
+            return
+        if all(job.future.done() for job in self._batch):
+            self.abandoned = self._task.cancel()
+        else:  # a limit is about to be applied: look again shortly
+            self._timer = self._task.get_loop().call_later(_LOOK_AGAIN_S, self._look)
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
 
 async def _transaction_replies(

@@ -18,7 +18,7 @@ from engine.verdict import Findings
 __all__ = ["HostQueue", "Job"]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Job:
     """One address waiting for its SMTP answer."""
 
@@ -36,19 +36,17 @@ class Job:
     host: str | None = None  # the MX host that gave that reply
     notes: list[str] = field(default_factory=list)
     progress: Progress | None = None  # its check's progress: the step it waits on
+    domain: str = field(init=False)  # the address's A-label domain (asked for often)
+    smtputf8: bool = field(init=False)  # the local part needs SMTPUTF8 (RFC 6531)
+
+    def __post_init__(self) -> None:
+        self.domain = self.findings.address.ascii_domain
+        self.smtputf8 = self.findings.address.is_smtputf8
 
     def step(self, text: str) -> None:
         """Say what it waits on now (read when its time limit stops the check)."""
         if self.progress is not None:
             self.progress.step = text
-
-    @property
-    def domain(self) -> str:
-        return self.findings.address.ascii_domain
-
-    @property
-    def smtputf8(self) -> bool:
-        return self.findings.address.is_smtputf8
 
 
 @dataclass(eq=False)

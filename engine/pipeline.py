@@ -141,10 +141,13 @@ async def check_with(
     start = progress.started
     findings = progress.findings
     if findings is None:
-        found = offline_stage(raw, deps, start)
-        if isinstance(found, Result):
-            return found
-        findings = progress.findings = found
+        try:
+            findings = progress.findings = offline_findings(raw, deps)
+        except AddressError as exc:
+            return error_result(raw, exc, Timings(total_ms=elapsed_ms(start)))
+        except Exception:  # a bug; this input still gets exactly one Result
+            log.exception("internal error while checking an address")
+            return error_result(raw, InternalError(), Timings(total_ms=elapsed_ms(start)))
     try:
         return await online(findings, start, progress)
     except Exception:  # a bug; keep what the offline stages found
@@ -170,27 +173,18 @@ async def within(
     and that one cancellation is taken back here. Checks that share a `watchdog` share its
     one timer.
     """
-    task = asyncio.current_task()
-    if task is None:
-        raise RuntimeError("within() runs inside a task")
-    expired = False
-
-    def expire() -> None:
-        nonlocal expired
-        expired = True
-        task.cancel()
-
-    watch = (watchdog or Watchdog()).watch(max(0.0, limit_s), expire)
+    watch = (watchdog or Watchdog()).watch(max(0.0, limit_s))
+    progress.expires = watch.when
     try:
         result = await work
     except asyncio.CancelledError:
-        if not expired or _cancelled_by_others(task):
+        if not watch.expired or watch.others_cancelled():
             raise  # the caller was cancelled (and the check with it)
         return timed_out(progress, config)
     finally:
         watch.cancel()
-    if expired:
-        _cancelled_by_others(task)  # the answer came as time ran out: it stands
+    if watch.expired:
+        watch.others_cancelled()  # the answer came as time ran out: it stands
     return result
 
 
@@ -208,12 +202,16 @@ class Watchdog:
         self._watches: deque[_Watch] = deque()
         self._timer: asyncio.TimerHandle | None = None
 
-    def watch(self, limit_s: float, expire: Callable[[], None]) -> _Watch:
-        """Call `expire()` in `limit_s` seconds unless the returned watch is cancelled."""
-        loop = asyncio.get_running_loop()
+    def watch(self, limit_s: float) -> _Watch:
+        """Cancel the calling task in `limit_s` seconds unless the returned watch is
+        cancelled first."""
+        task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError("a watch is kept on a task")
+        loop = task.get_loop()
         if loop is not self._loop:
             self._loop, self._watches, self._timer = loop, deque(), None
-        watch = _Watch(self, loop.time() + limit_s, expire)
+        watch = _Watch(self, loop.time() + limit_s, task)
         if self._watches and watch.when < self._watches[-1].when:
             watch.own = loop.call_at(watch.when, watch.fire)
             return watch
@@ -223,8 +221,9 @@ class Watchdog:
         return watch
 
     def _trim(self) -> None:
-        while self._watches and self._watches[0].done:
-            self._watches.popleft()
+        watches = self._watches
+        while watches and watches[0].task is None:
+            watches.popleft()
 
     def _fire(self) -> None:
         self._timer = None
@@ -232,39 +231,44 @@ class Watchdog:
         if loop is None:
             return
         now = loop.time() + _TIMER_SLACK_S
-        while self._watches and (self._watches[0].done or self._watches[0].when <= now):
+        while self._watches and (self._watches[0].task is None or self._watches[0].when <= now):
             self._watches.popleft().fire()
         if self._watches:
             self._timer = loop.call_at(self._watches[0].when, self._fire)
 
 
 class _Watch:
-    __slots__ = ("_expire", "_owner", "done", "own", "when")
+    """One task's time limit, kept by a Watchdog."""
 
-    def __init__(self, owner: Watchdog, when: float, expire: Callable[[], None]) -> None:
+    __slots__ = ("_owner", "expired", "own", "task", "when")
+
+    def __init__(self, owner: Watchdog, when: float, task: asyncio.Task[Any]) -> None:
         self._owner = owner
         self.when = when
-        self._expire = expire
-        self.done = False
+        self.task: asyncio.Task[Any] | None = task
+        self.expired = False
         self.own: asyncio.TimerHandle | None = None
 
     def fire(self) -> None:
-        if not self.done:
-            self.done = True
-            self._expire()
+        task, self.task = self.task, None
+        if task is not None:
+            self.expired = True
+            task.cancel()
 
     def cancel(self) -> None:
-        self.done = True
+        # Drop the task at once: a watch waiting in the queue behind a slower check must not
+        # keep its finished check (frames, result) alive.
+        self.task = None
         if self.own is not None:
             self.own.cancel()
+            self.own = None
         self._owner._trim()
 
-
-def _cancelled_by_others(task: asyncio.Task[Any]) -> bool:
-    """Take back the one cancellation `within` asked for; True if others are pending too
-    (Python 3.11+ counts them; on 3.10 the time limit is assumed to be the only one)."""
-    uncancel = getattr(task, "uncancel", None)
-    return uncancel is not None and uncancel() > 0
+    def others_cancelled(self) -> bool:
+        """Take back the one cancellation this watch asked for; True if others are pending
+        too (Python 3.11+ counts them; on 3.10 the time limit is taken to be the only one)."""
+        uncancel = getattr(asyncio.current_task(), "uncancel", None)
+        return uncancel is not None and uncancel() > 0
 
 
 def timed_out(progress: Progress, config: Config) -> Result:
@@ -320,7 +324,10 @@ async def resolve(f: Findings, deps: Deps) -> Findings:
                 suggestion_accepts_mail=accepts,
                 did_you_mean=None if accepts is False else f.did_you_mean,
             )
-        hosts = await _mail_hosts(address, deps)
+        if address.domain_literal is None:
+            hosts = await deps.mx.lookup(address.ascii_domain)
+        else:
+            hosts = _literal_host(address, deps)
     except DnsError as exc:
         return _with(f, error=exc, dns=_dns_words(exc))
     dns = "literal" if address.domain_literal else "implicit-mx" if hosts[0].implicit else "mx"
@@ -343,12 +350,10 @@ def needs_probe(f: Findings, deps: Deps) -> bool:
     return not (f.flags.disposable and deps.config.disposable_is_risky)
 
 
-async def _mail_hosts(address: Address, deps: Deps) -> tuple[MxHost, ...]:
-    assert deps.mx is not None
-    ip = address.domain_literal
-    if ip is None:
-        return await deps.mx.lookup(address.ascii_domain)
+def _literal_host(address: Address, deps: Deps) -> tuple[MxHost, ...]:
     # RFC 5321 §4.1.3: a domain literal names the mail host directly; the SSRF guard still applies.
+    ip = address.domain_literal
+    assert ip is not None
     if not deps.config.allow_private_addresses and not deps.ip_allowed(ip):
         raise NoPublicMxAddress(f"refused non-public address literal {ip}")
     return (MxHost(address.ascii_domain, 0, (ip,), implicit=True),)

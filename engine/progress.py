@@ -26,6 +26,7 @@ class Progress:
     raw: str
     started: float  # time.perf_counter() when the check began, for its total_ms
     deadline: float | None = None  # Clock seconds by which it must end; None: no limit
+    expires: float = float("inf")  # the same limit on the event loop's clock, once it runs
     stage: str = STARTING  # what the check is doing, in words
     step: str | None = None  # the SMTP step waited on ("mx1.example.test [192.0.2.1]: RCPT TO")
     findings: Findings | None = None  # the latest findings: after the offline stages, after DNS
