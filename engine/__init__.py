@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from engine.config import Config, Politeness, Timeouts, TlsPolicy
     from engine.model import Reason, Result, State
+    from engine.pending import PendingCheck
     from engine.verifier import Verifier, averify, verify
 
 __all__ = [
     "Config",
+    "PendingCheck",
     "Politeness",
     "Reason",
     "Result",
@@ -32,6 +34,7 @@ __all__ = [
 
 _HOME = {
     "Config": "engine.config",
+    "PendingCheck": "engine.pending",
     "Politeness": "engine.config",
     "Timeouts": "engine.config",
     "TlsPolicy": "engine.config",

@@ -11,8 +11,10 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import Awaitable, Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from engine.addresses import is_public_ip
 from engine.cache import ResultCache
@@ -23,13 +25,29 @@ from engine.errors import (
     NoMailServer,
     NoPublicMxAddress,
     SmtpError,
+    SmtpProtocolError,
 )
 from engine.hostqueue import HostQueue, Job
 from engine.model import ProbeOutcome, Reason, Reply, Result, Stage, Timings
-from engine.pipeline import Deps, check_with, elapsed_ms, needs_probe, resolve
+from engine.pipeline import (
+    Deps,
+    Watchdog,
+    check_with,
+    elapsed_ms,
+    needs_probe,
+    resolve,
+    within,
+)
 from engine.politeness import Gates
+from engine.progress import PROBING, RESOLVING, Progress, collapse_notes
 from engine.replies import Classification, catch_all_verdict, classify
-from engine.smtp import SmtpSession, SmtpTransport, guard_argument, random_local
+from engine.smtp import (
+    SmtpSession,
+    SmtpTransport,
+    answer_or_closing,
+    guard_argument,
+    random_local,
+)
 from engine.verdict import Findings, decide
 
 log = logging.getLogger(__name__)
@@ -38,7 +56,16 @@ log = logging.getLogger(__name__)
 _LINGER_S = 0.05
 _CATCH_ALL_TTL_S = 7 * 86400.0  # a domain's catch-all verdict, kept in the result cache
 _CLOSE_WAIT_S = 5.0  # seconds aclose() lets sessions end with QUIT
+_BROKEN_S = 600.0  # a host that broke the protocol is not asked again for this long
+_LOOK_AGAIN_S = 0.05  # a stuck group whose addresses are not all ended yet is looked at again
 _MIN_NEXT_GROUP = 3  # a smaller group is not worth a round trip: end the session instead
+# Bounds per address and run, whatever the servers say: RCPT TO commands answered for it
+# (catch-all probes apart) and times it is put back in a queue. Past them it is settled
+# unknown with the last reply as evidence, never asked again.
+MAX_RCPTS_PER_ADDRESS = 3
+MAX_REQUEUES_PER_ADDRESS = 10
+# What a reply that cannot be placed may still say: it never makes an address undeliverable.
+_UNPLACED = frozenset({Reason.TRANSIENT_NETWORK_FAULT, Reason.GREYLISTED, Reason.UNKNOWN})
 
 
 @dataclass
@@ -96,17 +123,23 @@ class BulkChecker:
         self._awaiting: dict[str, list[Callable[[], None]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
+        self._watchdog = Watchdog()  # every check's time limit, on one timer
 
     async def check(self, raw: str) -> Result:
-        """The whole pipeline for one input, with the SMTP stage batched per MX host; never
-        raises (cancellation passes through)."""
-        return await check_with(raw, self.deps, self._check)
+        """The whole pipeline for one input, with the SMTP stage batched per MX host, ended
+        after `Timeouts.budget_s` (DNS included) whatever the servers do; never raises
+        (cancellation passes through)."""
+        budget_s = self.config.timeouts.budget_s
+        progress = Progress(raw, time.perf_counter(), self.clock.monotonic() + budget_s)
+        work = check_with(raw, self.deps, self._check, progress)
+        return await within(budget_s, progress, work, self.config, self._watchdog)
 
-    async def _check(self, f: Findings, start: float) -> Result:
+    async def _check(self, f: Findings, start: float, progress: Progress) -> Result:
         if self.deps.mx is None:
             return decide(f, self.config, Timings(total_ms=elapsed_ms(start)))
-        f = await resolve(f, self.deps)
-        dns_ms = elapsed_ms(start)
+        progress.stage = RESOLVING
+        f = progress.findings = await resolve(f, self.deps)
+        dns_ms = progress.dns_ms = elapsed_ms(start)
         if not needs_probe(f, self.deps):
             return decide(f, self.config, Timings(dns_ms=dns_ms, total_ms=elapsed_ms(start)))
         if self.cache is not None and f.address.email and not self.refresh:
@@ -114,8 +147,9 @@ class BulkChecker:
             if cached is not None:
                 self.stats.cache_hits += 1
                 return replace(cached, input=f.address.input)
+        progress.stage = PROBING
         try:
-            outcome = await self._probe(f)
+            outcome = await self._probe(f, progress)
         except EngineError as exc:
             f = replace(f, error=exc)
         else:
@@ -125,7 +159,7 @@ class BulkChecker:
             await self.cache.put(result)
         return result
 
-    async def _probe(self, f: Findings) -> ProbeOutcome:
+    async def _probe(self, f: Findings, progress: Progress) -> ProbeOutcome:
         targets = [
             (h.host, ip) for h in sorted(f.hosts, key=lambda h: h.preference) for ip in h.ips
         ]
@@ -147,19 +181,34 @@ class BulkChecker:
             )
             self._queues[key] = queue
         loop = asyncio.get_running_loop()
+        deadline = progress.deadline
+        if deadline is None:
+            deadline = self.clock.monotonic() + self.config.timeouts.budget_s
         job = Job(
             findings=f,
             recipient=guard_argument(f.address.ascii_email),
-            deadline=self.clock.monotonic() + self.config.timeouts.budget_s,
+            deadline=deadline,
             future=loop.create_future(),
+            expires=progress.expires,
+            notes=progress.notes,
+            progress=progress,
         )
         if egress:
             job.notes.append(f"egress {egress}")
-        await self._load_catch_all(job.domain)
+        if self.cache is not None and not self.refresh and job.domain not in self._catch_all:
+            await self._load_catch_all(job.domain)  # (no coroutine at all for most addresses)
+        if self._too_late(queue, job):
+            return await job.future
+        job.step(f"waiting for a session with {targets[0][0]}")
         queue.jobs.append(job)
         queue.wake.set()
         self._spawn_workers(queue)
-        return await job.future
+        try:
+            return await job.future
+        finally:
+            if not job.future.done():
+                job.future.cancel()  # its time limit: the scheduler passes it over from now on
+                queue.stale += 1
 
     async def _load_catch_all(self, domain: str) -> None:
         if domain in self._catch_all or self.cache is None or self.refresh:
@@ -189,14 +238,18 @@ class BulkChecker:
             for _ in range(1_000_000):  # bounded: each pass settles, requeues or leaves
                 if not await self._wait_for_work(queue):
                     return
-                host, ip = queue.targets[queue.target_index % len(queue.targets)]
+                target = self._usable_target(queue)
+                if target is None:
+                    self._fail_all(queue, Reason.TRANSIENT_NETWORK_FAULT, _broken_note(queue))
+                    continue
+                host, ip = target
                 async with self.gates.session(host, queue.provider, queue.egress):
                     await self._one_session(queue, host, ip)
         except asyncio.CancelledError:
             raise
         except Exception:  # a bug: never leave callers waiting
             log.exception("bulk worker failed")
-            self._fail_all(queue, "internal error in the bulk scheduler")
+            self._fail_all(queue, Reason.UNKNOWN, "internal error in the bulk scheduler")
         finally:
             queue.workers -= 1
             if queue.jobs and queue.workers == 0 and not self._closing:
@@ -208,7 +261,8 @@ class BulkChecker:
             if self._closing:
                 return False
             now = self.clock.monotonic()
-            if queue.due(now):
+            queue.purge()
+            if queue.any_due(now):
                 return True
             if queue.jobs:
                 wait = min(job.not_before for job in queue.jobs) - now
@@ -231,10 +285,18 @@ class BulkChecker:
                 self.stats.sessions += 1
                 await self._transactions(queue, session, taken)
             self.gates.recovered(host, queue.egress)
+        except _Abandoned:
+            # Every address of its group reached its time limit while the server kept quiet:
+            # drop the connection (no QUIT to wait for) and free the slot for the others.
+            queue.target_index += 1
         except SmtpError as exc:
             # Could not talk (refused, timeout, 421, TLS): nothing learned about the addresses.
             queue.target_index += 1
-            if (exc.reply is not None and exc.reply.code == 421) or exc.stage is Stage.GREETING:
+            if isinstance(exc, SmtpProtocolError) or exc.stage is Stage.STARTTLS:
+                # Garbage, a reply that never ends, a failed TLS handshake: asking this host
+                # again would only repeat it, so it is not asked again for a while.
+                queue.broken[host] = (self.clock.monotonic() + _BROKEN_S, f"{host} [{ip}]: {exc}")
+            elif (exc.reply is not None and exc.reply.code == 421) or exc.stage is Stage.GREETING:
                 self.gates.back_off(host, queue.egress)
             if not taken:  # the session never started: the next jobs in line pay for it
                 taken = queue.take(self.clock.monotonic(), queue.batch)
@@ -289,11 +351,16 @@ class BulkChecker:
                 if not batch:
                     return
             taken[:] = batch
+            asking = f"{session.host} [{session.ip}]: waiting for the replies to its RCPT group"
+            for job in batch:
+                job.step(asking)
             queue.busy += 1
             self._spawn_workers(queue)  # work left behind may want the host's other session
             last = self._is_last_group(queue, errors, len(batch), index)
             try:
-                rejected = await self._transaction(queue, session, batch, last=last)
+                rejected = await _unless_all_end(
+                    batch, self._transaction(queue, session, batch, last=last)
+                )
             finally:
                 queue.busy -= 1
             taken.clear()
@@ -333,47 +400,61 @@ class BulkChecker:
             self._probes_failed([domain for domain, _ in probes])
             raise
         mail, rcpts = replies[0], replies[1 : 1 + len(recipients)]
+        closing = any(r.code == 421 for r in replies)
+        if closing:
+            # RFC 5321 §3.8: the server is closing the session; come back later (known before
+            # the addresses are put back, so none waits past its time limit for that).
+            self.gates.back_off(session.host, queue.egress)
         if mail.code // 100 != 2:
             self._probes_failed([domain for domain, _ in probes])
             return self._mail_refused(queue, session, batch, mail)
         self.stats.rcpts += len(rcpts)
         errors = 0
         for (domain, _), reply in zip(probes, rcpts, strict=False):
-            self._record_catch_all(domain, reply)
+            self._record_catch_all(domain, reply, session.host)
             errors += reply.code >= 400
         self._probes_failed([domain for domain, _ in probes[len(rcpts) :]])
         accepted = 0
-        for job, reply in zip(batch, rcpts[len(probes) :], strict=False):
+        for position, (job, reply) in enumerate(zip(batch, rcpts[len(probes) :], strict=False)):
             errors += reply.code >= 400
             queue.asked += 1
+            job.rcpts += 1
+            job.host = session.host
             meaning = classify(reply, host=session.host)
             if meaning.too_many_recipients:
-                # Outlook.com and others take few RCPTs per transaction: shrink and ask again.
-                queue.batch = max(1, accepted)
-                job.notes.append(f"{reply}; asked again in a smaller transaction")
-                self._requeue(queue, job, front=True)
+                if position + len(probes) > 0:
+                    # Outlook.com and others take few RCPTs per transaction: shrink, ask again.
+                    queue.batch = max(1, accepted)
+                    job.last = reply
+                    job.notes.append(
+                        f"{session.host}: RCPT TO: {reply}; asked again in a smaller group"
+                    )
+                    self._requeue(queue, job, front=True)
+                    continue
+                # The first RCPT of its transaction: not about the group's size but a limit on
+                # us (per hour, per sender). Come back later, within the address's bounds.
+                self.gates.back_off(session.host, queue.egress)
+                self._transient(queue, job, reply, f"{session.host}: RCPT TO: {reply}")
                 continue
             accepted += reply.code // 100 == 2
             queue.rejected += reply.code >= 500
             self._answer(queue, job, reply, meaning, session.host)
         for job in batch[max(0, len(rcpts) - len(probes)) :]:
             self._requeue(queue, job, front=True)  # never asked (the server closed)
-        if any(r.code == 421 for r in replies):
-            # RFC 5321 §3.8: the server is closing the session; come back later.
-            self.gates.back_off(session.host, queue.egress)
-            return -1
-        return errors
+        return -1 if closing else errors
 
     def _mail_refused(
         self, queue: HostQueue, session: SmtpSession, batch: list[Job], reply: Reply
     ) -> int:
         if reply.code // 100 == 4:
-            self.gates.back_off(session.host, queue.egress)
+            if reply.code != 421:  # a 421 has backed the host off already
+                self.gates.back_off(session.host, queue.egress)
             for job in batch:
-                self._transient(queue, job, reply, f"MAIL FROM: {reply}")
+                note = f"{session.host} [{session.ip}]: MAIL FROM: {reply}"
+                self._transient(queue, job, reply, note)
             return -1
         # A refusal at MAIL FROM is about us, not the mailboxes: the same for every address.
-        reason = classify(reply).reason
+        reason = classify(reply, host=session.host).reason
         for job in batch:
             self._settle(job, reason, reply, session.host)
         return -1
@@ -405,9 +486,9 @@ class BulkChecker:
         for settle in self._awaiting.pop(domain, ()):
             settle()
 
-    def _record_catch_all(self, domain: str, reply: Reply) -> None:
+    def _record_catch_all(self, domain: str, reply: Reply, host: str) -> None:
         self._catch_all_pending.discard(domain)
-        verdict = catch_all_verdict(reply)
+        verdict = catch_all_verdict(reply, host=host)
         self._catch_all[domain] = _CatchAll(verdict, reply)
         if verdict is not None and self.cache is not None:
             task = asyncio.ensure_future(
@@ -428,7 +509,7 @@ class BulkChecker:
         reason = meaning.reason
         if reason is Reason.TRANSIENT_NETWORK_FAULT:
             # A 4xx that is not greylisting says nothing about the mailbox: ask again later.
-            self._transient(queue, job, reply, f"{host}: {reply}")
+            self._transient(queue, job, reply, f"{host}: RCPT TO: {reply}")
             return
         self._settle(job, reason, reply, host)
 
@@ -461,19 +542,63 @@ class BulkChecker:
         job.last = reply or job.last
         now = self.clock.monotonic()
         backoff = self.config.retry_backoff_s * 2 ** (job.attempts - 1)
-        if job.attempts > self.config.transient_retries or now + backoff >= job.deadline:
-            self._settle(job, Reason.TRANSIENT_NETWORK_FAULT, job.last, None)
+        if (
+            job.attempts > self.config.transient_retries
+            or job.rcpts >= MAX_RCPTS_PER_ADDRESS
+            or now + backoff >= job.deadline
+        ):
+            self._settle(job, Reason.TRANSIENT_NETWORK_FAULT, job.last, job.host)
             return
         job.not_before = now + backoff
         self._requeue(queue, job)
 
     def _requeue(self, queue: HostQueue, job: Job, *, front: bool = False) -> None:
+        if job.future.done():
+            return  # its check has ended (its time limit): nothing to ask any more
+        job.requeues += 1
+        if job.rcpts >= MAX_RCPTS_PER_ADDRESS or job.requeues > MAX_REQUEUES_PER_ADDRESS:
+            self._give_up(job)
+            return
+        if self._too_late(queue, job):
+            return
         self.stats.requeued += 1
+        wait = job.not_before - self.clock.monotonic()
+        target = queue.targets[queue.target_index % len(queue.targets)][0]
+        if wait > 0:
+            job.step(f"waiting {wait:.3g} s to ask {target} again")
+        else:
+            job.step(f"waiting for a session with {target}")
         if front:
             queue.jobs.appendleft(job)
         else:
             queue.jobs.append(job)
         queue.wake.set()
+
+    def _too_late(self, queue: HostQueue, job: Job) -> bool:
+        """Settle `job` now if its next chance (its own wait, the host's back-off after a 421
+        or a limit on us) comes after its time limit: an answer now beats a Timeout later."""
+        host = queue.targets[queue.target_index % len(queue.targets)][0]
+        blocked_until = self.gates.state(host, queue.egress).blocked_until
+        if max(job.not_before, blocked_until) < job.deadline:
+            return False
+        if blocked_until >= job.deadline:
+            wait = blocked_until - self.clock.monotonic()
+            note = f"not asked again: {host} is to be left alone {wait:.0f} s more (back-off)"
+        else:
+            note = "not asked again: the next try would come after this address's time limit"
+        self._settle(job, Reason.TRANSIENT_NETWORK_FAULT, job.last, job.host, note=note)
+        return True
+
+    def _give_up(self, job: Job) -> None:
+        """Past its bounds: unknown, with the last reply as evidence; never a retry loop."""
+        reason = Reason.TRANSIENT_NETWORK_FAULT
+        if job.last is not None and classify(job.last, host=job.host).reason in _UNPLACED:
+            reason = classify(job.last, host=job.host).reason
+        note = (
+            f"not asked again: {job.rcpts} RCPTs answered and {job.requeues} requeues without "
+            "a reply that settles it"
+        )
+        self._settle(job, reason, job.last, job.host, note=note)
 
     def _settle(
         self,
@@ -491,6 +616,7 @@ class BulkChecker:
         if reason is Reason.SUCCESS and job.domain in self._catch_all_pending:
             # The domain's catch-all answer is on its way in another session: wait for it,
             # so the verdict is the same whichever session answers first.
+            job.step("accepted; waiting for the domain's catch-all probe in another session")
             self._awaiting.setdefault(job.domain, []).append(
                 lambda: self._settle(
                     job, reason, reply, host, note=note, greylisted=greylisted, resolved=resolved
@@ -519,14 +645,25 @@ class BulkChecker:
                 catch_all_reply=catch_all_reply,
                 greylisted=was_greylisted,
                 greylist_resolved=resolved,
-                notes=tuple(job.notes),
+                notes=collapse_notes(job.notes) if job.notes else (),
             )
         )
 
-    def _fail_all(self, queue: HostQueue, note: str) -> None:
+    def _usable_target(self, queue: HostQueue) -> tuple[str, str] | None:
+        """The next (host, IP) in turn whose host has not broken the protocol lately."""
+        now = self.clock.monotonic()
+        for step in range(len(queue.targets)):
+            host, ip = queue.targets[(queue.target_index + step) % len(queue.targets)]
+            until, _ = queue.broken.get(host, (0.0, ""))
+            if until <= now:
+                queue.target_index += step
+                return host, ip
+        return None
+
+    def _fail_all(self, queue: HostQueue, reason: Reason, note: str) -> None:
         while queue.jobs:
             job = queue.jobs.popleft()
-            self._settle(job, Reason.UNKNOWN, job.last, None, note=note)
+            self._settle(job, reason, job.last, job.host, note=note)
 
     async def aclose(self) -> None:
         """Let idle sessions end with QUIT, then stop whatever is left."""
@@ -540,6 +677,59 @@ class BulkChecker:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+def _broken_note(queue: HostQueue) -> str:
+    said = "; ".join(note for _, note in queue.broken.values())
+    return f"not asked: every mail host broke the protocol lately ({said})"
+
+
+class _Abandoned(Exception):
+    """A session's group was given up: every address in it reached its time limit."""
+
+
+async def _unless_all_end(batch: Sequence[Job], work: Coroutine[Any, Any, int]) -> int:
+    """`work`'s value; if every job of `batch` ends first (their time limits, while the server
+    keeps them waiting), `work` is cancelled and _Abandoned raised."""
+    task = asyncio.get_running_loop().create_task(work)
+    watch = _GroupWatch(batch, task)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if not watch.abandoned:
+            raise  # the worker itself is being stopped
+        raise _Abandoned from None
+    finally:
+        watch.stop()
+
+
+class _GroupWatch:
+    """One timer, at the last limit of a group's jobs, that cancels the group's transaction
+    once every job in it has ended. Holds no reference cycle: after `stop()` nothing keeps
+    the group's jobs alive."""
+
+    __slots__ = ("_batch", "_task", "_timer", "abandoned")
+
+    def __init__(self, batch: Sequence[Job], task: asyncio.Task[int]) -> None:
+        self._batch = batch
+        self._task = task
+        self.abandoned = False
+        when = max(job.expires for job in batch)
+        self._timer: asyncio.TimerHandle | None = task.get_loop().call_at(when, self._look)
+
+    def _look(self) -> None:
+        self._timer = None
+        if self._task.done():
+            return
+        if all(job.future.done() for job in self._batch):
+            self.abandoned = self._task.cancel()
+        else:  # a limit is about to be applied: look again shortly
+            self._timer = self._task.get_loop().call_later(_LOOK_AGAIN_S, self._look)
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
 
 async def _transaction_replies(
@@ -559,7 +749,7 @@ async def _transaction_replies(
         return [mail]
     out = [mail]
     for recipient in recipients:
-        reply = await session.rcpt(recipient)
+        reply = await answer_or_closing(session.rcpt(recipient))
         out.append(reply)
         if reply.code == 421:
             return out  # the server is closing the session

@@ -23,13 +23,19 @@ class TlsPolicy(str, Enum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Timeouts:
-    """Seconds allowed for each step; `budget_s` caps everything spent on one address."""
+    """Seconds allowed for each step; `budget_s` caps everything spent on one address.
+
+    `budget_s` is a hard limit on the whole check, DNS and every retry included, one by one and
+    in bulk: when it ends, the Result is unknown/Timeout with what was learned. Greylisting
+    retries wait `Config.greylist_delay_s`; one that cannot end within the budget is not made
+    (the Result is Greylisted): with the defaults, raise `budget_s` to let it happen.
+    """
 
     dns_s: float = 5.0  # one DNS query, per attempt
     connect_s: float = 10.0  # TCP connect to one MX address
-    greeting_s: float = 30.0  # some servers hold the 220 greeting for several seconds
-    command_s: float = 30.0  # each SMTP command (EHLO, MAIL, RCPT, RSET)
-    budget_s: float = 120.0  # the whole check of one address, retries included
+    greeting_s: float = 30.0  # some servers hold the 220 greeting for tens of seconds
+    command_s: float = 20.0  # each SMTP command (EHLO, MAIL, RCPT, RSET)
+    budget_s: float = 60.0  # the whole check of one address: DNS, sessions, retries, waits
 
     def __post_init__(self) -> None:
         for name in ("dns_s", "connect_s", "greeting_s", "command_s", "budget_s"):
@@ -103,7 +109,7 @@ class Config:
     starttls: TlsPolicy = TlsPolicy.OPPORTUNISTIC
     verify_certificates: bool = False  # MTAs do not verify each other's certificates by default
     detect_catch_all: bool = True
-    greylist_retry: bool = True
+    greylist_retry: bool = True  # only when the retry fits in Timeouts.budget_s
     greylist_delay_s: float = 60.0  # wait before the one greylisting retry
     transient_retries: int = 2  # retries on the next MX after a transient failure
     retry_backoff_s: float = 1.0  # first back-off between those retries; doubles

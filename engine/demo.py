@@ -1,4 +1,5 @@
-"""`make demo`: the CLI on the bundled samples, offline and then in a local mail world.
+"""`make demo`: the CLI on the bundled samples, offline and then in a local mail world, and the
+library with a caller's time limit.
 
 The world is a DNS server and SMTP servers on 127.0.4.x that this module starts and always
 stops; nothing leaves the machine, and no other server is ever contacted.
@@ -6,6 +7,7 @@ stops; nothing leaves the machine, and no other server is ever contacted.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import shlex
@@ -23,6 +25,7 @@ from engine.datasets import default_data_dir
 if TYPE_CHECKING:
     from engine.localworld import Zone
     from engine.localworld.smtp import LoopbackServer
+    from engine.model import Result
 
 DNS_IP = "127.0.4.53"
 DEAD_IP = "127.0.4.99"  # a bound socket that never listens: connections are refused
@@ -30,6 +33,7 @@ SMTP_PORT = 12725  # one port for every mail host: Config.smtp_port is one numbe
 HELO = "demo.mailprobe.test"
 MAIL_FROM = "verify@mailprobe.test"
 GREYLIST_DELAY_S = 1  # instead of the CLI's 60 s before its one greylisting retry
+TIMEOUT_S = 2  # the caller's time limit in the library example
 
 # RFC 6647 §2.1: postgrey defers a new (client, sender, recipient) for 300 s by default, so a
 # retry after GREYLIST_DELAY_S comes too early and is deferred again.
@@ -73,7 +77,8 @@ IMPLICIT = MailHost(
     "127.0.4.16", "implicit.test", "implicit.test", "no MX: its A record is the mail host"
 )
 VAGUE = MailHost("127.0.4.17", "mx.vague.test", "vague.test", "a bare 550, no enhanced code")
-HOSTS = (SHOP, CATCH_ALL, DISPOSABLE, GREYLIST, BLOCKED, ASCII_ONLY, IMPLICIT, VAGUE)
+SLOW = MailHost("127.0.4.18", "mx.slow.test", "slow.test", "greets, then never answers MAIL FROM")
+HOSTS = (SHOP, CATCH_ALL, DISPOSABLE, GREYLIST, BLOCKED, ASCII_ONLY, IMPLICIT, VAGUE, SLOW)
 
 # Domains that fail in DNS or have no server that answers.
 DNS_ONLY = (
@@ -102,7 +107,7 @@ def zone() -> Zone:
 
 def servers(port: int) -> list[LoopbackServer]:
     """The world's SMTP servers, one per MailHost, all on `port`."""
-    from engine.localworld.smtp import MailboxServer
+    from engine.localworld.smtp import MailboxServer, MailNeverAnsweredServer
 
     shop = [f"{user}@{SHOP.domain}" for user in ("alice", "bob", "noreply")]
     return [
@@ -139,35 +144,15 @@ def servers(port: int) -> list[LoopbackServer]:
             IMPLICIT.ip, port, hostname=IMPLICIT.name, users=(f"carol@{IMPLICIT.domain}",)
         ),
         _fixed_rcpt_server(VAGUE, port, VAGUE_REPLY),
+        MailNeverAnsweredServer(SLOW.ip, port),
     ]
 
 
 def _fixed_rcpt_server(host: MailHost, port: int, reply: str) -> LoopbackServer:
     """A plain MTA that answers every RCPT TO with `reply` ("{rcpt}" is the recipient)."""
-    import asyncio
+    from engine.localworld.smtp import ScriptedRcptServer
 
-    from engine.localworld.smtp import RawServer
-
-    class FixedRcptServer(RawServer):
-        async def _talk(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            await self._send(writer, f"220 {host.name} ESMTP")
-            while (line := await self._read(reader)) is not None:
-                verb, _, argument = line.partition(" ")
-                verb = verb.upper()
-                if verb in ("EHLO", "HELO"):
-                    await self._send(writer, f"250 {host.name}")
-                elif verb == "RCPT":
-                    rcpt = argument.partition(":")[2].strip().strip("<>")
-                    await self._send(writer, reply.format(rcpt=rcpt))
-                elif verb in ("MAIL", "RSET", "NOOP"):
-                    await self._send(writer, "250 2.0.0 Ok")
-                elif verb == "QUIT":
-                    await self._send(writer, "221 2.0.0 Bye")
-                    return
-                else:
-                    await self._send(writer, "502 5.5.2 Error: command not recognized")
-
-    return FixedRcptServer(host.ip, port)
+    return ScriptedRcptServer(host.ip, port, reply, hostname=host.name, pipelining=False)
 
 
 def _bind_test(ip: str, port: int) -> None:
@@ -323,6 +308,42 @@ def _online(data: Path, world: World) -> int:
     return _run(*common, f"alice@{SHOP.domain}", f"postmaster@[{SHOP.ip}]") or code
 
 
+def _time_limit(world: World) -> int:
+    """Section 4: the library with a caller's time limit, against the host that hangs."""
+    address = f"kim@{SLOW.domain}"
+    print(
+        "\n4. The library, with a caller's time limit (as a web service calls it). The mail host"
+        f"\n   of {SLOW.domain} greets, then never answers MAIL FROM; the answer still comes within"
+        f"\n   {TIMEOUT_S} s, with what is known by then (syntax, flags, mail hosts) and where it"
+        " stopped:\n"
+    )
+    print(f'   result = await verifier.averify("{address}", timeout_s={TIMEOUT_S})\n', flush=True)
+    result = asyncio.run(_ask_with_time_limit(world, address))
+    from engine.streams import Row, Writer
+
+    writer = Writer(sys.stdout, "table", None)
+    writer.write(Row(address), result)
+    writer.finish()
+    print(f"\n   detail.notes: {list(result.detail.notes)}")
+    return 0
+
+
+async def _ask_with_time_limit(world: World, address: str) -> Result:
+    from engine.config import Config
+    from engine.verifier import Verifier
+
+    config = Config(
+        nameservers=(DNS_IP,),
+        dns_port=world.dns_port,
+        smtp_port=world.smtp_port,
+        helo_name=HELO,
+        mail_from=MAIL_FROM,
+        allow_private_addresses=True,  # the world is on loopback
+    )
+    async with Verifier(config) as verifier:
+        return await verifier.averify(address, timeout_s=TIMEOUT_S)
+
+
 def main() -> int:
     """Run the demo; returns the exit code (0 when every run of the CLI returned 0)."""
     data = default_data_dir()
@@ -346,6 +367,8 @@ def main() -> int:
                 )
             return 1
         code = _online(data, world) or code
+        if code != ExitCode.INTERRUPTED:
+            code = _time_limit(world) or code
     left = listening(world)
     if left:
         print(f"\nStill listening after the stop: {', '.join(left)}", file=sys.stderr)

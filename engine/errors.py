@@ -8,6 +8,7 @@ These never leave `averify()`: pipeline.py turns every one into a Result.
     ├── DnsError ───── NoSuchDomain, NullMx, NoMailServer, NoPublicMxAddress, DnsTransient
     ├── SmtpError ──── SmtpTransient (timeout, reset, 421, TLS), SmtpProtocolError (garbage)
     │                  └── ProxyFault (an egress's proxy failed: which proxy, which step)
+    ├── CheckTimedOut  the time limit ended the check before an answer
     └── InternalError  a bug; the input still gets exactly one Result
 """
 
@@ -133,6 +134,13 @@ class ProxyFault(SmtpTransient):
 
 class SmtpProtocolError(SmtpError):
     """The server spoke something that is not SMTP (garbage, endless replies)."""
+
+
+class CheckTimedOut(EngineError):
+    """The time limit (the caller's, or Timeouts.budget_s) ended the check before an answer."""
+
+    reason = Reason.TIMEOUT
+    state = State.UNKNOWN
 
 
 class InternalError(EngineError):

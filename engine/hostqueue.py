@@ -12,32 +12,41 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine.model import ProbeOutcome, Reply
+from engine.progress import Progress
 from engine.verdict import Findings
 
 __all__ = ["HostQueue", "Job"]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Job:
     """One address waiting for its SMTP answer."""
 
     findings: Findings
     recipient: str
-    deadline: float
+    deadline: float  # Clock seconds: retries and waits must end before it
     future: asyncio.Future[ProbeOutcome]
-    attempts: int = 0
+    expires: float = 0.0  # the event loop's time when its check's time limit ends it
+    attempts: int = 0  # sessions or transient replies that left it unanswered
+    rcpts: int = 0  # RCPT TO replies received for it (catch-all probes apart)
+    requeues: int = 0  # times it was put back in the queue
     not_before: float = 0.0
     greylisted: bool = False
-    last: Reply | None = None
+    last: Reply | None = None  # the last reply about it, the evidence if it stays unsettled
+    host: str | None = None  # the MX host that gave that reply
     notes: list[str] = field(default_factory=list)
+    progress: Progress | None = None  # its check's progress: the step it waits on
+    domain: str = field(init=False)  # the address's A-label domain (asked for often)
+    smtputf8: bool = field(init=False)  # the local part needs SMTPUTF8 (RFC 6531)
 
-    @property
-    def domain(self) -> str:
-        return self.findings.address.ascii_domain
+    def __post_init__(self) -> None:
+        self.domain = self.findings.address.ascii_domain
+        self.smtputf8 = self.findings.address.is_smtputf8
 
-    @property
-    def smtputf8(self) -> bool:
-        return self.findings.address.is_smtputf8
+    def step(self, text: str) -> None:
+        """Say what it waits on now (read when its time limit stops the check)."""
+        if self.progress is not None:
+            self.progress.step = text
 
 
 @dataclass(eq=False)
@@ -52,12 +61,24 @@ class HostQueue:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     workers: int = 0
     busy: int = 0  # workers holding a group that is being asked right now
+    stale: int = 0  # jobs given up (their time limit) since the last purge
     target_index: int = 0
+    # Hosts that broke the protocol: (Clock time until which they are not asked, what they did)
+    broken: dict[str, tuple[float, str]] = field(default_factory=dict)
     asked: int = 0  # RCPTs answered for real addresses (not catch-all probes)
     rejected: int = 0  # of those, permanent refusals: the host's rejection rate
 
     def due(self, now: float) -> int:
         return sum(1 for job in self.jobs if job.not_before <= now)
+
+    def any_due(self, now: float) -> bool:
+        return any(job.not_before <= now for job in self.jobs)
+
+    def purge(self) -> None:
+        """Drop the jobs given up while they waited (their time limit), if any were."""
+        if self.stale:
+            self.jobs = deque(job for job in self.jobs if not job.future.done())
+            self.stale = 0
 
     def take(
         self, now: float, limit: int, needs_probe: Callable[[str], bool] = lambda d: False
@@ -70,6 +91,8 @@ class HostQueue:
         cost = 0
         while self.jobs and cost < limit:
             job = self.jobs.popleft()
+            if job.future.done():
+                continue  # its check ended while it waited (its time limit): never ask for it
             extra = int(job.domain not in probed and needs_probe(job.domain))
             if job.not_before <= now and (not taken or cost + 1 + extra <= limit):
                 taken.append(job)

@@ -26,6 +26,7 @@ from engine.errors import (
     SmtpTransient,
 )
 from engine.model import Address, MxHost, ProbeOutcome, Reason, Reply, Stage
+from engine.progress import Progress, collapse_notes
 from engine.replies import catch_all_verdict, classify, is_greylisting, is_too_many_recipients
 from engine.smtp import (
     Identity,
@@ -53,16 +54,22 @@ class _Answer:
 
 @dataclass(slots=True)
 class _Job:
-    """One call of probe(): what it sends, when it started, what it noted on the way."""
+    """One call of probe(): what it sends, by when it must end, what it noted on the way."""
 
     address: Address
     recipient: str
     sender: str
-    start: float
+    deadline: float  # Clock seconds
+    progress: Progress | None = None
     notes: list[str] = field(default_factory=list)
     # Each host is asked through one egress for the whole probe: a greylisting retry must come
     # from the client IP the server saw first (the greylist triplet includes it).
     egress_by_host: dict[str, str] = field(default_factory=dict)
+
+    def step(self, text: str | None) -> None:
+        """Say what the stage waits on now (read when a time limit stops the check)."""
+        if self.progress is not None:
+            self.progress.step = text
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,12 +103,21 @@ class SmtpProber:
         self._catch_all: OrderedDict[str, _CatchAll] = OrderedDict()
         self._catch_all_size = max(1, catch_all_cache_size)
 
-    async def probe(self, address: Address, hosts: tuple[MxHost, ...]) -> ProbeOutcome:
-        """Ask the MX hosts about `address`, in preference order, within `timeouts.budget_s`.
+    async def probe(
+        self,
+        address: Address,
+        hosts: tuple[MxHost, ...],
+        *,
+        deadline: float | None = None,
+        progress: Progress | None = None,
+    ) -> ProbeOutcome:
+        """Ask the MX hosts about `address`, in preference order, within `timeouts.budget_s`
+        (and by `deadline`, Clock seconds, when given). `progress` gets the notes as they come.
 
         Raises InvalidAddress (control characters), NoMailServer (no address to try) and
         NoPublicMxAddress (every address refused by the SSRF guard); every SMTP answer and
-        every failure to talk becomes the ProbeOutcome.
+        every failure to talk becomes the ProbeOutcome (Timeout when the time ran out while a
+        server was still to answer).
         """
         recipient = guard_argument(address.ascii_email)
         by_preference = sorted(hosts, key=lambda mx: mx.preference)
@@ -113,11 +129,16 @@ class SmtpProber:
             if not targets:
                 raise NoPublicMxAddress(f"no public mail host address for {address.ascii_domain}")
         sender = guard_argument(await self._identity.sender())
-        job = _Job(address, recipient, sender, self._clock.monotonic())
+        end = self._clock.monotonic() + self._config.timeouts.budget_s
+        if deadline is not None:
+            end = min(end, deadline)
+        notes = progress.notes if progress is not None else []
+        job = _Job(address, recipient, sender, end, progress, notes)
         answer, target = await self._first_answer(job, targets)
         greylisted, resolved = answer.greylisted, None
         if greylisted and self._config.greylist_retry:
             answer, resolved = await self._greylist_retry(job, answer, target)
+        job.step(None)
         return ProbeOutcome(
             reason=answer.reason or Reason.TRANSIENT_NETWORK_FAULT,
             reply=answer.reply,
@@ -126,33 +147,36 @@ class SmtpProber:
             catch_all_reply=answer.catch_all_reply,
             greylisted=greylisted,
             greylist_resolved=resolved,
-            notes=tuple(job.notes + answer.notes),
+            notes=collapse_notes(job.notes + answer.notes),
         )
 
     def _left_s(self, job: _Job) -> float:
-        return self._config.timeouts.budget_s - (self._clock.monotonic() - job.start)
+        return job.deadline - self._clock.monotonic()
 
     async def _first_answer(
         self, job: _Job, targets: list[tuple[str, str]]
     ) -> tuple[_Answer, tuple[str, str]]:
         """Each address once, in order (fail-over); then up to `transient_retries` more attempts
-        on the next addresses that may recover, after a back-off that doubles."""
+        on the next addresses that may recover, after a back-off that doubles. A host that
+        broke the protocol (garbage, a reply that never ends, a failed TLS handshake) is not
+        asked again for this address."""
         cfg = self._config
         last = (_Answer(targets[0][0]), targets[0])
-        hopeless: set[tuple[str, str]] = set()  # TLS and protocol failures repeat themselves
+        hopeless: set[str] = set()  # hosts whose failure would repeat itself
         retries = 0
         for n in range(len(targets) * (1 + cfg.transient_retries)):
             target = targets[n % len(targets)]
+            if target[0] in hopeless:
+                continue
             if n >= len(targets):
                 if retries >= cfg.transient_retries:
                     break
-                if target in hopeless:
-                    continue
                 delay = cfg.retry_backoff_s * 2**retries
                 if self._left_s(job) <= delay:
                     job.notes.append(f"no retry: a {delay:g} s back-off does not fit the budget")
                     break
                 retries += 1
+                job.step(f"waiting {delay:g} s before trying again")
                 await self._clock.sleep(delay)
             try:
                 answer = await self._attempt(job, target)
@@ -163,11 +187,14 @@ class SmtpProber:
                     # The proxy failed before the host said a word: a retry may take another
                     # egress (nothing ties this address to the one that failed).
                     job.egress_by_host.pop(target[0], None)
-                if exc.reply is not None and classify(exc.reply).reason is Reason.SENDER_BLOCKED:
+                if (
+                    exc.reply is not None
+                    and classify(exc.reply, host=target[0]).reason is Reason.SENDER_BLOCKED
+                ):
                     last[0].reason = Reason.SENDER_BLOCKED  # about us: other hosts say the same
                     return last
                 if isinstance(exc, SmtpProtocolError) or exc.stage is Stage.STARTTLS:
-                    hopeless.add(target)
+                    hopeless.add(target[0])
                 continue
             if answer.reason is Reason.TRANSIENT_NETWORK_FAULT and not answer.greylisted:
                 # A 4xx that is not greylisting says nothing about the mailbox: ask elsewhere.
@@ -186,6 +213,7 @@ class SmtpProber:
         if self._left_s(job) <= delay:
             job.notes.append(f"greylisted; a retry after {delay:g} s does not fit the budget")
             return first, None
+        job.step(f"waiting {delay:g} s to ask again after greylisting")
         await self._clock.sleep(delay)
         try:
             second = await self._attempt(job, target)
@@ -197,7 +225,7 @@ class SmtpProber:
         return second, not second.greylisted
 
     async def _attempt(self, job: _Job, target: tuple[str, str]) -> _Answer:
-        """One session with one address, cut off where the budget ends."""
+        """One session with one address, cut off where the time for this address ends."""
         answer = _Answer(target[0])
         left = self._left_s(job)
         if left <= 0:
@@ -206,12 +234,17 @@ class SmtpProber:
             await asyncio.wait_for(self._session(job, target, answer), left)
         except asyncio.TimeoutError:
             if answer.reason is None:
-                raise SmtpTransient("the budget for this address ran out") from None
+                waiting = job.progress.step if job.progress is not None else None
+                where = f" ({waiting})" if waiting else ""
+                answer.reason = Reason.TIMEOUT
+                answer.notes.append(f"the time for this address ran out{where}")
+                return answer
             answer.notes.append("the budget ran out after the answer")
         return answer
 
     async def _session(self, job: _Job, target: tuple[str, str], out: _Answer) -> None:
         host, ip = target
+        where = f"{host} [{ip}]"
         address = job.address
         transport = self._transport
         if self._egresses is not None:
@@ -221,25 +254,30 @@ class SmtpProber:
             transport = self._egresses.transport(name)
             job.sender = guard_argument(await self._egresses.sender(name))
             out.notes.append(f"egress {name}")
+        job.step(f"{where}: connecting, greeting, EHLO")
         async with transport.open(host, ip, self._config.smtp_port) as session:
             if address.is_smtputf8 and "SMTPUTF8" not in session.extensions:
                 # RFC 6531 §3.4: a non-ASCII mailbox can only be named to an SMTPUTF8 server.
                 out.reason = Reason.SERVER_DOES_NOT_SUPPORT_INTERNATIONAL_MAILBOXES
                 out.notes.append(f"{host} does not offer SMTPUTF8")
                 return
+            job.step(f"{where}: MAIL FROM")
             reply = await session.mail(job.sender, smtputf8=address.is_smtputf8)
             if reply.code // 100 != 2:
                 self._record(out, reply)
                 return
+            job.step(f"{where}: RCPT TO")
             self._record(out, await session.rcpt(job.recipient))
             if out.reason is Reason.MAILBOX_DOES_NOT_EXIST:
                 out.accept_all = False  # it refused one address, so it does not take all
             elif out.reason is Reason.SUCCESS and self._config.detect_catch_all:
+                job.step(f"{where}: catch-all probe")
                 try:
                     await self._catch_all_probe(session, job, out)
                 except SmtpError as exc:  # the real answer stands; only the probe is open
                     out.notes.append(f"catch-all probe failed: {exc}")
                     return
+            job.step(f"{where}: RSET, QUIT")
             with contextlib.suppress(SmtpError):
                 await session.rset()
 

@@ -15,7 +15,7 @@ import secrets
 import socket
 import ssl
 import string
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol
 
@@ -186,16 +186,73 @@ def _tls_context(verify: bool) -> ssl.SSLContext:
     return context
 
 
-def _failure(exc: Exception, stage: Stage, what: str) -> SmtpError:
-    """Translate an aiosmtplib/OS error into ours, keeping any reply it carried."""
+def _failure(
+    exc: BaseException,
+    stage: Stage,
+    what: str,
+    *,
+    timeout_s: float | None = None,
+    partial: int = 0,
+) -> SmtpError:
+    """Translate an aiosmtplib/OS error into ours, keeping any reply it carried, in words a
+    person can read ("greeting: the server closed the connection").
+
+    A reply that began but did not end in time (`partial` bytes of it had come) is a protocol
+    violation, as is anything that is not SMTP: asking that host again would only repeat it.
+    """
     code = getattr(exc, "code", None)
     message = str(getattr(exc, "message", exc))
     if isinstance(code, int) and 200 <= code <= 599:
         reply = parse_reply(code, message, stage)
         return SmtpTransient(f"{what}: {reply}", reply=reply)
+    if partial and _is_timeout(exc):
+        within = f" in {timeout_s:g} s" if timeout_s else ""
+        return SmtpProtocolError(
+            f"{what}: a reply that never ended ({partial} bytes{within})", stage=stage
+        )
+    text = f"{what}: {_describe(exc, timeout_s)}"
     if isinstance(exc, aiosmtplib.SMTPResponseException):
-        return SmtpProtocolError(f"{what}: {message[:120]}", stage=stage)
-    return SmtpTransient(f"{what}: {type(exc).__name__}: {message[:120]}", stage=stage)
+        return SmtpProtocolError(text, stage=stage)
+    return SmtpTransient(text, stage=stage)
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    return isinstance(exc, (TimeoutError, asyncio.TimeoutError))
+
+
+def _describe(exc: BaseException, timeout_s: float | None) -> str:
+    """What went wrong, for a person: never aiosmtplib's "Error connecting to None on port
+    None" (it names the host it was given, and we give it a socket)."""
+    if _is_timeout(exc):
+        return f"no answer within {timeout_s:g} s" if timeout_s else "no answer in time"
+    if isinstance(exc, aiosmtplib.SMTPConnectError) and exc.__cause__ is not None:
+        return _describe(exc.__cause__, timeout_s)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        text = exc.message
+        if text.startswith("Malformed SMTP response line:"):
+            return f"not SMTP: {text.partition(':')[2].strip()[:80]!r}"
+        if text == "Response too long":
+            return "a reply too long for SMTP (a line over 8 KiB, or over 32 KiB in all)"
+        return f"not an SMTP reply: {exc.code} {text[:80]!r}"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, ConnectionResetError):
+        return "connection reset by the server"
+    if isinstance(exc, (aiosmtplib.SMTPServerDisconnected, BrokenPipeError, EOFError)):
+        return "the server closed the connection"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS failed: {exc.reason or exc}"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror[:120]
+    return f"{type(exc).__name__}: {str(exc)[:120]}"
+
+
+def _pending_bytes(protocol: object) -> int:
+    """Bytes of a reply that has begun and not ended: aiosmtplib keeps them in its protocol's
+    buffer, which outlives the connection (it drops the protocol itself on a timeout, so
+    callers take it before the command)."""
+    buffer = getattr(protocol, "_buffer", None)
+    return len(buffer) if isinstance(buffer, (bytes, bytearray)) else 0
 
 
 def _can_pipeline(proto: object) -> bool:
@@ -232,7 +289,8 @@ async def _pipelined(
                 try:
                     response = proto._read_response_from_buffer()
                 except aiosmtplib.SMTPException as exc:
-                    raise _failure(exc, stages[len(replies)], "pipelined group") from exc
+                    stage = stages[len(replies)]
+                    raise _failure(exc, stage, f"{stage.name} (pipelined group)") from exc
                 if response is not None:
                     reply = parse_reply(response.code, response.message, stages[len(replies)])
                     replies.append(reply)
@@ -240,18 +298,31 @@ async def _pipelined(
                         break  # RFC 5321 §3.8: after 421 nothing more will come
                     continue
                 left = deadline - loop.time()
+                stage = stages[len(replies)]
+                what = f"{stage.name} (pipelined group)"
                 if left <= 0:
-                    raise SmtpTransient(
-                        "RCPT: timed out waiting for pipelined replies", stage=Stage.RCPT
-                    )
+                    expired = asyncio.TimeoutError()
+                    partial = len(proto._buffer)
+                    raise _failure(expired, stage, what, timeout_s=timeout_s, partial=partial)
                 if proto.transport is None or proto.transport.is_closing():
-                    raise SmtpTransient("RCPT: the server closed the connection", stage=Stage.RCPT)
+                    raise SmtpTransient(f"{what}: the server closed the connection", stage=stage)
                 arrived.clear()
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(arrived.wait(), min(left, 0.25))
         finally:
             del proto.data_received  # back to aiosmtplib's own reader
     return replies
+
+
+async def answer_or_closing(command: Awaitable[Reply]) -> Reply:
+    """The command's reply; a 421 that ends the session is returned too, not raised, so the
+    replies before it in a group keep their meaning."""
+    try:
+        return await command
+    except SmtpTransient as exc:
+        if exc.reply is not None and exc.reply.code == 421:
+            return exc.reply
+        raise
 
 
 class _AioSession:
@@ -293,7 +364,10 @@ class _AioSession:
                 return [mail]
             replies = [mail]
             for recipient in recipients:
-                replies.append(await self.rcpt(recipient))
+                reply = await answer_or_closing(self.rcpt(recipient))
+                replies.append(reply)
+                if reply.code == 421:
+                    return replies  # RFC 5321 §3.8: the server is closing the session
             replies.append(await self.rset())
             return replies
         self._utf8 = smtputf8
@@ -322,10 +396,13 @@ class _AioSession:
             wire = [a if isinstance(a, bytes) else guard_argument(a).encode(encoding) for a in args]
         except UnicodeEncodeError as exc:
             raise InvalidAddress("a non-ASCII address needs an SMTPUTF8 transaction") from exc
+        protocol = self._client.protocol
         try:
             response = await self._client.execute_command(verb, *wire, timeout=self._command_s)
         except (aiosmtplib.SMTPException, OSError) as exc:
-            raise _failure(exc, stage, verb.decode()) from exc
+            partial = _pending_bytes(protocol)
+            what = verb.decode()
+            raise _failure(exc, stage, what, timeout_s=self._command_s, partial=partial) from exc
         reply = parse_reply(response.code, response.message, stage)
         if reply.code == 421:  # RFC 5321 §3.8: the server is closing the channel
             raise SmtpTransient(f"{verb.decode()}: {reply}", reply=reply)
@@ -400,7 +477,8 @@ class AioSmtpTransport:
                 await asyncio.wait_for(loop.sock_connect(sock, (ip, port)), t.connect_s)
             except (OSError, asyncio.TimeoutError) as exc:
                 sock.close()
-                raise _failure(exc, Stage.CONNECT, f"connect {ip}:{port}") from exc
+                what = f"connect to port {port}"
+                raise _failure(exc, Stage.CONNECT, what, timeout_s=t.connect_s) from exc
         if self._context is None:  # loading the CA store reads files: once, off the loop
             self._context = await asyncio.to_thread(_tls_context, self._config.verify_certificates)
         context = self._context
@@ -432,14 +510,35 @@ class AioSmtpTransport:
         return type(exc)(f"{exc} ({label})", reply=exc.reply, stage=exc.stage)
 
     async def _greet(self, client: aiosmtplib.SMTP, helo: str, greeting_s: float) -> None:
+        # The greeting is timed here rather than by aiosmtplib, so that at the end of the time
+        # what has come of it is still there to look at: nothing (a silent server, a
+        # connection-level fault) or a reply that began and never ended (a tarpit's endless
+        # 220- lines, a server that says a byte a second: a protocol violation).
+        connecting = asyncio.ensure_future(client.connect(timeout=None))
         try:
-            await client.connect(timeout=greeting_s)
+            await asyncio.wait((connecting,), timeout=greeting_s)
+        except asyncio.CancelledError:
+            connecting.cancel()
+            raise
+        if not connecting.done():
+            partial = _pending_bytes(client.protocol)
+            connecting.cancel()
+            await asyncio.wait((connecting,))  # its end, whatever it is (a caller's cancel passes)
+            if not connecting.cancelled():
+                connecting.exception()  # retrieved: the timeout below is what is reported
+            expired = asyncio.TimeoutError()
+            raise _failure(
+                expired, Stage.GREETING, "greeting", timeout_s=greeting_s, partial=partial
+            ) from expired
+        try:
+            connecting.result()
         except (aiosmtplib.SMTPException, OSError) as exc:
-            raise _failure(exc, Stage.GREETING, "greeting") from exc
+            raise _failure(exc, Stage.GREETING, "greeting", timeout_s=greeting_s) from exc
         await self._hello(client, helo)
 
     async def _hello(self, client: aiosmtplib.SMTP, helo: str) -> None:
         command_s = self._config.timeouts.command_s
+        protocol = client.protocol
         try:
             await client.ehlo(hostname=helo, timeout=command_s)
             return
@@ -447,11 +546,14 @@ class AioSmtpTransport:
             if exc.code == 421 or not client.is_connected:
                 raise _failure(exc, Stage.EHLO, "EHLO") from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
-            raise _failure(exc, Stage.EHLO, "EHLO") from exc
+            partial = _pending_bytes(protocol)
+            raise _failure(exc, Stage.EHLO, "EHLO", timeout_s=command_s, partial=partial) from exc
+        protocol = client.protocol
         try:  # RFC 5321 §3.2: a server that does not know EHLO still takes HELO
             await client.helo(hostname=helo, timeout=command_s)
         except (aiosmtplib.SMTPException, OSError) as exc:
-            raise _failure(exc, Stage.EHLO, "HELO") from exc
+            partial = _pending_bytes(protocol)
+            raise _failure(exc, Stage.EHLO, "HELO", timeout_s=command_s, partial=partial) from exc
 
     async def _maybe_starttls(
         self, client: aiosmtplib.SMTP, host: str, helo: str, context: ssl.SSLContext
@@ -473,5 +575,6 @@ class AioSmtpTransport:
                 raise _failure(exc, Stage.STARTTLS, "STARTTLS") from exc
             return
         except (aiosmtplib.SMTPException, OSError) as exc:  # ssl.SSLError is an OSError
-            raise _failure(exc, Stage.STARTTLS, "STARTTLS") from exc
+            command_s = self._config.timeouts.command_s
+            raise _failure(exc, Stage.STARTTLS, "STARTTLS", timeout_s=command_s) from exc
         await self._hello(client, helo)  # RFC 3207 §4.2: forget what was said before TLS

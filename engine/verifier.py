@@ -7,18 +7,32 @@ ones at loopback servers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
+import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from engine.config import Config
 from engine.datasets import Datasets
 from engine.errors import InternalError, InvalidAddress
 from engine.model import Result, Timings
-from engine.pipeline import Deps, MxStage, ProbeStage, check_offline, check_one
+from engine.pending import PendingCheck
+from engine.pipeline import (
+    Deps,
+    MxStage,
+    ProbeStage,
+    Watchdog,
+    check_offline,
+    check_one,
+    offline_stage,
+    timed_out,
+    within,
+)
+from engine.progress import Progress
 from engine.typos import TypoCorrector
 from engine.verdict import error_result
 
@@ -31,6 +45,8 @@ if TYPE_CHECKING:
     from engine.smtp import SmtpTransport
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Longer inputs are refused before any parsing: no address is longer than 254 octets, and a
 # clean-up never needs more than this much surrounding noise.
@@ -71,6 +87,9 @@ class Verifier:
         self._bulk: BulkChecker | None = None
         self._gates: Gates | None = None
         self._cache: ResultCache | None = None
+        self._deps_lock = threading.Lock()  # the first check may build them off the loop
+        self._warm = False  # the data lists are loaded (a first offline stage has run)
+        self._watchdog = Watchdog()  # the time limit of every check begun here, on one timer
 
     @property
     def clock(self) -> Clock:
@@ -94,7 +113,9 @@ class Verifier:
     def deps(self) -> Deps:
         """The stage bundle, built on first use."""
         if self._deps is None:
-            self._deps = self._build_deps()
+            with self._deps_lock:
+                if self._deps is None:
+                    self._deps = self._build_deps()
         return self._deps
 
     def _build_deps(self) -> Deps:
@@ -150,6 +171,7 @@ class Verifier:
             prober=prober if config.check_smtp else None,
             provider=provider,
             ip_allowed=ip_allowed,
+            now=self.clock.monotonic,
         )
 
     def check_offline(self, raw: object) -> Result:
@@ -158,25 +180,67 @@ class Verifier:
         if text is None or len(text) > MAX_INPUT_CHARS:
             return _refused(raw, text)
         try:
-            return check_offline(text, self.deps)
+            result = check_offline(text, self.deps)
+            self._warm = True
+            return result
         except Exception:
             log.exception("internal error")
             return error_result(text, InternalError(), Timings())
 
-    async def averify(self, raw: object) -> Result:
-        """Verify one address; never raises (cancellation passes through)."""
+    async def averify(self, raw: object, *, timeout_s: float | None = None) -> Result:
+        """Verify one address; never raises (cancellation passes through).
+
+        The check ends within `Timeouts.budget_s` (DNS included) whatever the servers do. With
+        `timeout_s` (seconds) it returns by then, never later: if the check has not ended, it
+        is stopped and the Result is what is known, unknown/Timeout, with notes saying which
+        stage was running.
+        """
+        pending = self.begin(raw)
+        try:
+            if timeout_s is None:
+                return await pending.result()
+            if not await pending.wait(timeout_s):
+                pending.cancel()
+            return pending.snapshot()
+        except asyncio.CancelledError:
+            pending.cancel()
+            raise
+
+    def verify(self, raw: object, *, timeout_s: float | None = None) -> Result:
+        """Blocking form of averify(); not for use inside a running event loop."""
+        return asyncio.run(self.averify(raw, timeout_s=timeout_s))
+
+    def begin(self, raw: object) -> PendingCheck:
+        """Start checking one address in the background; call from a running event loop.
+
+        The check ends within `Timeouts.budget_s` of now; meanwhile `snapshot()` gives what is
+        known so far. For services that must answer within a caller's timeout and keep the
+        check's answer for later. Never raises.
+        """
         text = coerce_input(raw)
         if text is None or len(text) > MAX_INPUT_CHARS:
-            return _refused(raw, text)
+            return PendingCheck.done_with(_refused(raw, text))
+        budget_s = self.config.timeouts.budget_s
+        progress = Progress(text, time.perf_counter(), self.clock.monotonic() + budget_s)
+        work = within(budget_s, progress, self._run(progress), self.config, self._watchdog)
+        task = asyncio.ensure_future(work)
+        return PendingCheck(task, lambda: timed_out(progress, self.config))
+
+    async def _run(self, progress: Progress) -> Result:
+        text = progress.raw
         try:
-            return await check_one(text, self.deps)
+            if not self._warm:
+                # The first check loads the data lists (a few hundred ms): off the event loop,
+                # so a caller's timeout holds even then.
+                found = await _off_loop(lambda: offline_stage(text, self.deps, progress.started))
+                self._warm = True
+                # A syntax failure is answered by check_one, which checks its suggestion in DNS.
+                if not isinstance(found, Result):
+                    progress.findings = found
+            return await check_one(text, self.deps, progress)
         except Exception:
             log.exception("internal error")
             return error_result(text, InternalError(), Timings())
-
-    def verify(self, raw: object) -> Result:
-        """Blocking form of averify(); not for use inside a running event loop."""
-        return asyncio.run(self.averify(raw))
 
     def bulk(self, *, cache: ResultCache | None = None, refresh: bool = False) -> BulkChecker:
         """The bulk checker: addresses grouped per MX host, sessions reused, polite limits.
@@ -248,12 +312,48 @@ def _refused(raw: object, text: str | None) -> Result:
     return error_result(shown, exc, Timings(total_ms=(time.perf_counter() - start) * 1000))
 
 
-async def averify(address: object, config: Config | None = None) -> Result:
-    """Verify one address with a one-off Verifier; never raises."""
+async def averify(
+    address: object, config: Config | None = None, *, timeout_s: float | None = None
+) -> Result:
+    """Verify one address with a one-off Verifier; never raises. `timeout_s` as in
+    Verifier.averify()."""
     async with Verifier(config) as verifier:
-        return await verifier.averify(address)
+        return await verifier.averify(address, timeout_s=timeout_s)
 
 
-def verify(address: object, config: Config | None = None) -> Result:
+def verify(
+    address: object, config: Config | None = None, *, timeout_s: float | None = None
+) -> Result:
     """Blocking form of averify(); not for use inside a running event loop."""
-    return asyncio.run(averify(address, config))
+    return asyncio.run(averify(address, config, timeout_s=timeout_s))
+
+
+async def _off_loop(work: Callable[[], T]) -> T:
+    """`work()` in a thread of its own, awaited without blocking the loop.
+
+    A daemon thread rather than the loop's executor: a caller that stops waiting (a time
+    limit) never waits for it, not even when asyncio.run() shuts its loop down.
+    """
+    loop = asyncio.get_running_loop()
+    landed: asyncio.Future[T] = loop.create_future()
+
+    def settle(value: T | None, error: Exception | None) -> None:
+        if landed.done():  # the waiter gave up (cancelled)
+            return
+        if error is not None:
+            landed.set_exception(error)
+        else:
+            landed.set_result(value)  # type: ignore[arg-type]
+
+    def run() -> None:
+        value: T | None = None
+        error: Exception | None = None
+        try:
+            value = work()
+        except Exception as exc:  # handed to the awaiting task
+            error = exc
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits any more
+            loop.call_soon_threadsafe(settle, value, error)
+
+    threading.Thread(target=run, name="mailprobe-data", daemon=True).start()
+    return await landed

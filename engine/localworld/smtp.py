@@ -13,7 +13,7 @@ import contextlib
 import ipaddress
 import ssl
 import weakref
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -26,6 +26,7 @@ from engine.localworld.threads import serve_in_thread
 _S = TypeVar("_S", bound="LoopbackServer")
 _LINE_LIMIT = 4096  # longest command line a raw server reads
 _ENDLESS_MAX_BYTES = 1 << 20  # an "endless" reply still ends after 1 MiB
+_MAX_COMMANDS = 10_000  # a scripted session ends after this many command lines
 _STOP_WAIT_S = 2.0
 
 GREYLIST_REPLY = "450 4.2.0 <{rcpt}>: Recipient address rejected: Greylisted, try again later"
@@ -441,6 +442,13 @@ class TarpitServer(RawServer):
             pass
 
 
+class HangUpServer(RawServer):
+    """Accepts the connection and closes it without a word."""
+
+    async def _talk(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        return
+
+
 class DropAfterEhloServer(RawServer):
     """Greets, reads EHLO and closes the connection without an answer."""
 
@@ -474,6 +482,150 @@ class EndlessReplyServer(RawServer):
         while sent < _ENDLESS_MAX_BYTES and not writer.is_closing():
             await self._send(writer, *([line] * 64))
             sent += 64 * (len(line) + 2)
+
+
+class EndlessGreetingServer(RawServer):
+    """Greets with a multi-line 220 that never ends: "220-" lines (up to 1 MiB), all at once
+    or one every `line_interval_s`, as some tarpits do."""
+
+    def __init__(self, host: str = "127.0.0.25", port: int = 0, line_interval_s: float = 0.0):
+        super().__init__(host, port)
+        self.line_interval_s = line_interval_s
+
+    async def _talk(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        line = b"220-mx.example.test ESMTP " + b"X" * 40
+        burst = 1 if self.line_interval_s > 0 else 64
+        sent = 0
+        while sent < _ENDLESS_MAX_BYTES and not writer.is_closing():
+            await self._send(writer, *([line] * burst))
+            sent += burst * (len(line) + 2)
+            if self.line_interval_s > 0:
+                await asyncio.sleep(self.line_interval_s)
+
+
+class SlowTalkerServer(RawServer):
+    """A mail server that says everything one byte at a time, `byte_interval_s` apart (one
+    byte per second by default): its greeting and every reply. It accepts every RCPT."""
+
+    def __init__(self, host: str = "127.0.0.25", port: int = 0, byte_interval_s: float = 1.0):
+        super().__init__(host, port)
+        self.byte_interval_s = byte_interval_s
+
+    async def _dribble(self, writer: asyncio.StreamWriter, text: str) -> None:
+        for byte in (text + "\r\n").encode():
+            if writer.is_closing():
+                return
+            writer.write(bytes([byte]))
+            await writer.drain()
+            await asyncio.sleep(self.byte_interval_s)
+
+    async def _talk(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await self._dribble(writer, "220 mx.example.test ESMTP")
+        for _ in range(_MAX_COMMANDS):
+            line = await self._read(reader)
+            if line is None:
+                return
+            verb = line.partition(" ")[0].upper()
+            if verb == "EHLO":
+                await self._dribble(writer, "250-mx.example.test\r\n250 8BITMIME")
+            elif verb == "QUIT":
+                await self._dribble(writer, "221 2.0.0 Bye")
+                return
+            else:
+                await self._dribble(writer, "250 2.0.0 Ok")
+
+
+class MailNeverAnsweredServer(RawServer):
+    """Greets and answers EHLO, then hangs at MAIL FROM: from there on nothing is answered;
+    it reads on until the client leaves."""
+
+    async def _talk(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await self._send(writer, "220 mx.example.test ESMTP")
+        hung = False
+        for _ in range(_MAX_COMMANDS):
+            line = await self._read(reader)
+            if line is None:
+                return
+            verb = line.partition(" ")[0].upper()
+            hung = hung or verb == "MAIL"
+            if hung:
+                continue
+            if verb == "EHLO":
+                await self._send(writer, "250-mx.example.test", "250 PIPELINING")
+            elif verb == "QUIT":
+                await self._send(writer, "221 2.0.0 Bye")
+                return
+            else:
+                await self._send(writer, "250 2.0.0 Ok")
+
+
+class ScriptedRcptServer(RawServer):
+    """A plain MTA that answers every RCPT TO from a script, and counts them.
+
+    `reply` is the answer to each RCPT ("{rcpt}" is the recipient), or a function of the
+    recipient and the RCPT's number in its transaction (1 for the first) that returns one. A
+    421 ends the session after it is sent (RFC 5321 §3.8). `rcpts` maps each recipient to the
+    RCPT TO commands it got; `stats.count("RCPT")` is their sum.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.25",
+        port: int = 0,
+        reply: str | Callable[[str, int], str] = ACCEPT_REPLY,
+        *,
+        hostname: str = "mx.example.test",
+        pipelining: bool = True,
+    ) -> None:
+        super().__init__(host, port)
+        self.reply = reply
+        self.hostname = hostname
+        self.pipelining = pipelining
+        self.rcpts: Counter[str] = Counter()
+
+    def _answer(self, rcpt: str, n: int) -> str:
+        if callable(self.reply):
+            return self.reply(rcpt, n)
+        return self.reply.format(rcpt=rcpt)
+
+    async def _talk(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await self._send(writer, f"220 {self.hostname} ESMTP")
+        in_transaction = 0
+        for _ in range(_MAX_COMMANDS):
+            line = await self._read(reader)
+            if line is None:
+                return
+            verb, _, argument = line.partition(" ")
+            verb = verb.upper()
+            if verb == "EHLO":
+                extensions = ["PIPELINING"] if self.pipelining else []
+                lines = [self.hostname, *extensions, "8BITMIME"]
+                await self._send(writer, *_multiline(250, lines))
+            elif verb == "HELO":
+                await self._send(writer, f"250 {self.hostname}")
+            elif verb == "RCPT":
+                rcpt = argument.partition(":")[2].strip().strip("<>")
+                self.rcpts[rcpt.casefold()] += 1
+                in_transaction += 1
+                answer = self._answer(rcpt, in_transaction)
+                await self._send(writer, answer)
+                if answer.startswith("421"):
+                    return
+            elif verb in ("MAIL", "RSET"):
+                in_transaction = 0
+                await self._send(writer, "250 2.0.0 Ok")
+            elif verb == "NOOP":
+                await self._send(writer, "250 2.0.0 Ok")
+            elif verb == "QUIT":
+                await self._send(writer, "221 2.0.0 Bye")
+                return
+            else:
+                await self._send(writer, "502 5.5.2 Error: command not recognized")
+
+
+def _multiline(code: int, lines: list[str]) -> list[str]:
+    """One SMTP reply over several lines: "250-first", ..., "250 last"."""
+    return [f"{code}{'-' if i < len(lines) - 1 else ' '}{line}" for i, line in enumerate(lines)]
 
 
 # A network's round trip on loopback ----------------------------------------------------------

@@ -89,13 +89,12 @@ def test_demo_exits_0_and_shows_every_state_and_reason(demo_run: tuple[int, str]
     assert code == 0, output
     rows = [row for table in _tables(output) for row in table]
     assert {state for _, state, _ in rows} == set(State)
-    # Timeout needs a caller's time limit, which the demo's CLI run does not set yet.
-    assert {reason for _, _, reason in rows} == set(Reason) - {Reason.TIMEOUT}
+    assert {reason for _, _, reason in rows} == set(Reason)
 
 
 def test_world_table_shows_what_each_sample_line_is_for(demo_run: tuple[int, str]) -> None:
     _, output = demo_run
-    offline, cleaned, world, guarded = _tables(output)
+    offline, cleaned, world, guarded, limited = _tables(output)
     assert {reason for _, _, reason in offline} == {
         Reason.NOT_CHECKED,
         Reason.DOMAIN_IS_WELL_KNOWN_DEA,
@@ -107,6 +106,13 @@ def test_world_table_shows_what_each_sample_line_is_for(demo_run: tuple[int, str
     assert len(cleaned) == 3
     assert [(i, (s, r)) for i, s, r in world] == list(WORLD.items())
     assert [(i, (s, r)) for i, s, r in guarded] == list(GUARDED.items())
+    assert limited == [("kim@slow.test", State.UNKNOWN, Reason.TIMEOUT)]
+
+
+def test_the_time_limited_call_says_where_it_stopped(demo_run: tuple[int, str]) -> None:
+    _, output = demo_run
+    notes = next(line for line in output.splitlines() if "detail.notes" in line)
+    assert "stopped by the time limit" in notes and "MAIL FROM" in notes
 
 
 def test_demo_says_what_the_world_is_and_that_the_guard_was_opted_out(

@@ -30,6 +30,7 @@ LAYERS: dict[str, float] = {
     "names": 2,
     "verdict": 2,
     "providers": 2,
+    "progress": 2.5,  # what a check in flight knows so far
     "mx": 3,
     "smtp": 3,
     "egress": 3.2,  # proxied and source-bound connections; a transport per egress
@@ -38,6 +39,7 @@ LAYERS: dict[str, float] = {
     "politeness": 3,
     "hostqueue": 3.8,  # the bulk checker's queues
     "pipeline": 4,
+    "pending": 4.2,  # a check running in the background
     "bulk": 4.5,  # reuses the pipeline's stages
     "verifier": 5,
     "testing": 5,

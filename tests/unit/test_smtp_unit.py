@@ -324,10 +324,26 @@ async def test_blocked_greeting_does_not_fail_over() -> None:
 async def test_greylisted_again_on_retry_is_not_resolved() -> None:
     transport = _Transport(lambda ip, rcpt, n: GREYLISTED)
     clock = FakeClock()
-    outcome = await SmtpProber(transport, _config(), clock).probe(_address("a@example.test"), HOSTS)
+    config = _config(timeouts=Timeouts(budget_s=300.0))
+    outcome = await SmtpProber(transport, config, clock).probe(_address("a@example.test"), HOSTS)
     assert outcome.reason is Reason.GREYLISTED
     assert (outcome.greylisted, outcome.greylist_resolved) == (True, False)
     assert clock.sleeps == [60.0]
+
+
+async def test_by_default_a_greylisting_retry_does_not_fit_and_the_answer_comes_at_once() -> None:
+    # The trade-off of the defaults: the 60 s wait before a greylisting retry never fits in
+    # the 60 s an address may take, so the answer is Greylisted (unknown) without waiting.
+    transport = _Transport(lambda ip, rcpt, n: GREYLISTED)
+    clock = FakeClock()
+    outcome = await SmtpProber(transport, _config(), clock).probe(_address("a@example.test"), HOSTS)
+    assert outcome.reason is Reason.GREYLISTED and outcome.greylist_resolved is None
+    assert clock.sleeps == [] and transport.opened == ["192.0.2.1"]
+    assert any("does not fit the budget" in note for note in outcome.notes)
+
+
+def test_the_default_worst_case_per_address_is_a_minute() -> None:
+    assert Timeouts().budget_s <= 60.0
 
 
 async def test_greylist_retry_that_cannot_connect_is_not_resolved() -> None:
@@ -338,7 +354,8 @@ async def test_greylist_retry_that_cannot_connect_is_not_resolved() -> None:
         return GREYLISTED
 
     transport = _Transport(script)
-    outcome = await SmtpProber(transport, _config(), FakeClock()).probe(
+    config = _config(timeouts=Timeouts(budget_s=300.0))
+    outcome = await SmtpProber(transport, config, FakeClock()).probe(
         _address("a@example.test"), HOSTS
     )
     assert outcome.reason is Reason.GREYLISTED and outcome.greylist_resolved is False
