@@ -13,73 +13,43 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Protocol
 
-from engine.model import Reason, Result, State, Timings
+from engine import PendingCheck
+from engine.model import Result
 from engine.verifier import Verifier
 
 
-class PendingCheck(Protocol):
-    """A check under way (the shape of engine's Verifier.begin())."""
+class _Started:
+    """A check begun with `Verifier.begin()`, which can also call back when it ends (the
+    service stores the result in the engine's cache then)."""
 
-    def done(self) -> bool: ...
-
-    async def wait(self, timeout_s: float) -> bool: ...
-
-    def snapshot(self) -> Result: ...
-
-    async def result(self) -> Result: ...
-
-    def cancel(self) -> None: ...
-
-
-class _TaskCheck:
-    """A PendingCheck built from an asyncio task running Verifier.averify()."""
-
-    def __init__(self, verifier: Verifier, raw: str) -> None:
-        self._verifier = verifier
-        self._raw = raw
-        self._start = time.perf_counter()
-        self._task = asyncio.ensure_future(verifier.averify(raw))
+    def __init__(self, pending: PendingCheck) -> None:
+        self._pending = pending
+        self._watcher: asyncio.Task[bool] | None = None
 
     def done(self) -> bool:
-        return self._task.done()
+        return self._pending.done()
 
     async def wait(self, timeout_s: float) -> bool:
-        if not self._task.done():
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._task), max(0.0, timeout_s))
-        return self._task.done()
+        return await self._pending.wait(timeout_s)
 
     def snapshot(self) -> Result:
-        if self._task.done() and not self._task.cancelled():
-            return self._task.result()
-        # What is known without the network: syntax, typos and flags; the verdict is not in.
-        known = self._verifier.check_offline(self._raw)
-        if known.email is None:
-            return known  # an address that is no address needs no network to be answered
-        elapsed_ms = (time.perf_counter() - self._start) * 1000.0
-        return replace(
-            known,
-            state=State.UNKNOWN,
-            reason=Reason.TIMEOUT,
-            score=0.0,
-            timings=Timings(total_ms=elapsed_ms),
-        )
+        return self._pending.snapshot()
 
     async def result(self) -> Result:
-        return await asyncio.shield(self._task)
+        return await self._pending.result()
 
     def cancel(self) -> None:
-        self._task.cancel()
+        self._pending.cancel()
 
     def add_done_callback(self, fn: Callable[[], None]) -> None:
-        self._task.add_done_callback(lambda _: fn())
+        self._watcher = asyncio.ensure_future(self._pending.wait(None))
+        self._watcher.add_done_callback(lambda _: fn())
 
 
-def start_check(verifier: Verifier, raw: str) -> _TaskCheck:
+def start_check(verifier: Verifier, raw: str) -> _Started:
     """Start checking `raw` in the background and return a handle to watch it."""
-    return _TaskCheck(verifier, raw)
+    return _Started(verifier.begin(raw))
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +81,7 @@ class RecentChecks:
         self._clock = clock
         self._cache_get = cache_get
         self._cache_put = cache_put
-        self._checks: OrderedDict[str, tuple[float, _TaskCheck]] = OrderedDict()
+        self._checks: OrderedDict[str, tuple[float, _Started]] = OrderedDict()
         self.started = 0  # checks that went to the network
 
     def _key(self, raw: str) -> tuple[str, Result]:
@@ -166,7 +136,7 @@ class RecentChecks:
         return len(self._checks)
 
 
-def _store_result(check: _TaskCheck, put: Callable[[Result], object]) -> None:
+def _store_result(check: _Started, put: Callable[[Result], object]) -> None:
     if check.done():
         with contextlib.suppress(Exception):
             put(check.snapshot())
