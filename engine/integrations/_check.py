@@ -1,8 +1,9 @@
 """The time-bounded check every integration uses: the full verdict if it comes in time, else the
 offline findings as unknown / Timeout. The one place that decides how a form's wait ends.
 
-`check_within` runs in the loop that owns the Verifier (the engine's own `timeout_s` bounds it); `wait_within` (blocking) and
-`await_within` (from another event loop) wait for a check handed to that loop. None raises.
+`check_within` runs in the loop that owns the Verifier (the engine's own `timeout_s` bounds
+it); `wait_within` (blocking) and `await_within` (from another event loop) wait for a check
+handed to that loop. None raises.
 """
 
 from __future__ import annotations
