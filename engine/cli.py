@@ -19,19 +19,33 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import replace
 from enum import IntEnum
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from engine import doctor, options, settings
-from engine.config import Config
-from engine.egressopts import EGRESS_ENV, add_egress_options, egress_changes
+from engine import doctor, settings
 from engine.model import Result, State
+from engine.options import (
+    SETTINGS_EPILOG,
+    UsageError,
+    add_engine_options,
+    config_from_args,
+    settings_from_args,
+)
 from engine.ordered import check_many
-from engine.routing import Egress
 from engine.streams import InputError, Journal, Row, Writer, read_csv, read_lines
 from engine.verifier import Verifier
+
+__all__ = [
+    "ExitCode",
+    "UsageError",
+    "add_engine_options",
+    "build_parser",
+    "config_from_args",
+    "logging_to_stderr",
+    "main",
+    "settings_from_args",
+]
 
 log = logging.getLogger("mailprobe")
 
@@ -60,19 +74,6 @@ resume: with -o FILE, progress is kept in FILE.progress after every row; after a
 Ctrl-C, run the same command with --resume to finish. Settled results are also kept in the
 cache (see --cache), so nothing already settled is asked again.
 """
-
-
-SETTINGS_EPILOG = """
-settings: every flag under "settings" also comes from a TOML file (--config FILE, or the file
-named by $MAILPROBE_CONFIG) and from a variable MAILPROBE_<KEY>, the key in capitals with its
-section: --smtp-port is smtp_port in the file and MAILPROBE_SMTP_PORT; --timeouts-dns-s is
-dns_s under [timeouts] and MAILPROBE_TIMEOUTS_DNS_S. Flags win over variables, variables over
-the file, the file over the defaults. `mailprobe config show` prints what is in effect.
-"""
-
-
-class UsageError(Exception):
-    """Bad arguments or unreadable input: exit code 2 with a clear message."""
 
 
 def build_parser(
@@ -130,74 +131,6 @@ def _add_verify_options(v: argparse.ArgumentParser) -> None:
     v.add_argument(
         "-q", "--quiet", action="store_true", help="no progress, summary or warnings on stderr"
     )
-
-
-def add_engine_options(parser: argparse.ArgumentParser) -> None:
-    """Add --config and a flag for every Config knob (as `verify` takes them) to `parser`.
-
-    Read the parsed options back with config_from_args(). Nothing here is specific to `verify`,
-    so any command that runs the engine (the HTTP service too) offers the same settings.
-    """
-    options.add_options(parser)
-    add_egress_options(parser)
-
-
-def config_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Config:
-    """The Config from defaults < config file < MAILPROBE_* variables < flags.
-
-    `args` comes from a parser given add_engine_options(); `environ` defaults to os.environ.
-    Raises UsageError (naming the file, variable or flag) for a setting that cannot be used.
-    """
-    return settings_from_args(args, environ).config
-
-
-def settings_from_args(
-    args: argparse.Namespace, environ: Mapping[str, str] | None = None
-) -> settings.Settings:
-    """config_from_args(), with where each value came from."""
-    env = os.environ if environ is None else environ
-    file = args.config_file if args.config_file is not None else env.get(settings.CONFIG_ENV)
-    from engine.cache import default_cache_path
-
-    # The command keeps a result cache by default; the library's Config has none.
-    defaults = replace(Config(), cache_path=default_cache_path())
-    try:
-        resolved = settings.resolve(
-            defaults,
-            file=Path(file).expanduser() if file else None,
-            environ=env,
-            flags=options.flag_values(args),
-        )
-        # Egresses and routes: --proxy/--egress/--route, else their variables, else the file's
-        # [egresses.NAME] and [routes] sections (already in `resolved`).
-        changes = egress_changes(args, env)
-        if "egresses" in changes:
-            # Routes name egresses: new egresses from a stronger source drop the weaker routes.
-            changes.setdefault("routes", ())
-        config = replace(resolved.config, **changes) if changes else resolved.config  # type: ignore[arg-type]
-        _check_socks(config.egresses)
-        sources = {**resolved.sources, **{k: _egress_source(args, env, k) for k in changes}}
-        return settings.Settings(config, sources)
-    except settings.SettingsError as exc:
-        raise UsageError(str(exc)) from exc
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
-
-
-def _egress_source(args: argparse.Namespace, env: Mapping[str, str], key: str) -> settings.Source:
-    flags = ("route",) if key == "routes" else ("egress", "proxy")
-    given = [f"--{name}" for name in flags if getattr(args, name, None)]
-    if given:
-        return settings.Source("flag", ", ".join(given))
-    return settings.Source("env", ", ".join(n for n in EGRESS_ENV if env.get(n)))
-
-
-def _check_socks(egresses: Sequence[Egress]) -> None:
-    """A proxy without python-socks would make every result unknown: say so up front."""
-    from engine.egress import SOCKS_EXTRA_HINT, socks_available
-
-    if any(e.proxy is not None for e in egresses) and not socks_available():
-        raise UsageError(f"a proxy is configured but {SOCKS_EXTRA_HINT}")
 
 
 def _open_input(
@@ -457,7 +390,7 @@ def _dispatch(
 ) -> int:
     try:
         if args.command == "doctor":
-            return doctor.run(args)
+            return doctor.run(args, environ)
         if args.command == "verify":
             return int(_verify(args, environ))
         if args.command == "config":

@@ -15,14 +15,13 @@ import os
 import re
 import socket
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
 from engine.addresses import is_public_ip
 from engine.clock import SystemClock
-from engine.config import Config, Timeouts, TlsPolicy
-from engine.egressopts import add_egress_options, egress_changes
+from engine.config import Config, TlsPolicy
 from engine.errors import (
     DnsError,
     NoMailServer,
@@ -34,8 +33,16 @@ from engine.errors import (
 )
 from engine.model import MxHost, Stage
 from engine.mx import DnsPythonResolver, MxLookup, Resolver
+from engine.options import (
+    SETTINGS_EPILOG,
+    UsageError,
+    add_engine_options,
+    add_spread_option,
+    config_from_args,
+)
 from engine.routing import Egress
 from engine.selftest import self_test
+from engine.settings import unknown_variables
 from engine.smtp import (
     AioSmtpTransport,
     SmtpTransport,
@@ -47,7 +54,6 @@ from engine.smtp import (
 __all__ = [
     "Check",
     "add_parser",
-    "config_from_args",
     "exit_code",
     "format_checks",
     "run",
@@ -59,7 +65,6 @@ log = logging.getLogger(__name__)
 Status = Literal["ok", "warn", "fail"]
 
 DEFAULT_PROBE_DOMAIN = "gmail.com"
-DEFAULT_TIMEOUT_S = 10.0
 MAX_PORT_HOSTS = 2  # MX hosts tried for the port check, one connection each
 
 # DnsTransient carries the outcome in words only: "... said SERVFAIL", "no answer within 5s".
@@ -357,7 +362,7 @@ def _explain(exc: SmtpError, where: str, config: Config) -> _Attempt:
             text = f"{where} accepted the connection but sent no greeting within {t.greeting_s:g} s"
             fix = (
                 "a firewall or transparent proxy may hold port 25 (or the server is slow: "
-                "try a larger --timeout); " + BLOCKED_FIX
+                "try a larger --timeouts-greeting-s); " + BLOCKED_FIX
             )
             return _Attempt("blocked", text, fix)
         text = f"{where} closed the connection before its greeting ({cause or exc})"
@@ -499,26 +504,14 @@ def exit_code(checks: Sequence[Check]) -> int:
 
 # -- the command ---------------------------------------------------------------------------------
 
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
-    return value
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 < value < 65536:
-        raise argparse.ArgumentTypeError(f"ports are 1..65535, not {value}")
-    return value
-
+# The timeouts of one step each; --step-timeout sets them all (--timeout is the per-address
+# budget, as in `verify`, and the doctor has no address to spend it on).
+STEP_TIMEOUTS = (
+    "timeouts.dns_s",
+    "timeouts.connect_s",
+    "timeouts.greeting_s",
+    "timeouts.command_s",
+)
 
 DOCTOR_EPILOG = """\
 checks: the resolver answers an MX query; outbound port 25 reaches the probe domain's mail hosts
@@ -527,10 +520,14 @@ that resolves; the MAIL FROM domain has MX or A records. With egresses (--proxy,
 port 25 is checked through each of them instead: reach the proxy, authenticate, reach a mail
 host's port 25, read its banner; a failure names the step and what to fix.
 
+The doctor takes the settings `verify` takes, from the same flags, config file and variables,
+so `mailprobe doctor --config FILE` checks what `mailprobe verify --config FILE` would use.
+--step-timeout sets the timeout of every step (DNS query, TCP connect, greeting, command).
+
 exit codes:
   0    every check is OK
   1    something needs fixing (the summary line names it)
-  2    usage error
+  2    usage error (an option, variable or config file that cannot be used)
 """
 
 
@@ -540,7 +537,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "doctor",
         help="check that this machine can verify addresses (DNS, port 25, HELO name)",
         description="Check what real verification needs from this machine, and say what to fix.",
-        epilog=DOCTOR_EPILOG,
+        epilog=DOCTOR_EPILOG + SETTINGS_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     d.add_argument(
@@ -548,61 +545,31 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default=DEFAULT_PROBE_DOMAIN,
         help=f"domain whose MX hosts the checks use (default {DEFAULT_PROBE_DOMAIN})",
     )
-    d.add_argument("--helo", help="HELO/EHLO name (default: this machine's FQDN)")
-    d.add_argument("--mail-from", help="MAIL FROM address (default: verify@HELO-NAME)")
-    d.add_argument(
-        "--nameserver", action="append", help="DNS server IP (repeatable; default: system)"
+    add_spread_option(
+        d,
+        "--step-timeout",
+        STEP_TIMEOUTS,
+        metavar="SECONDS",
+        help="seconds for each step: DNS query, TCP connect, greeting, command "
+        "(sets --timeouts-dns-s, --timeouts-connect-s, --timeouts-greeting-s and "
+        "--timeouts-command-s; default: theirs)",
     )
-    d.add_argument("--dns-port", type=_port, help="DNS port (default 53)")
-    d.add_argument("--smtp-port", type=_port, help="SMTP port (default 25)")
-    d.add_argument(
-        "--allow-private",
-        action="store_true",
-        help="allow private/loopback mail hosts and HELO addresses (intranets, tests)",
-    )
-    d.add_argument(
-        "--timeout",
-        type=_positive_float,
-        default=DEFAULT_TIMEOUT_S,
-        help="seconds for each step: DNS query, TCP connect, greeting "
-        f"(default {DEFAULT_TIMEOUT_S:g})",
-    )
-    add_egress_options(d)
+    add_engine_options(d)
 
 
-def config_from_args(args: argparse.Namespace) -> Config:
-    """The Config the doctor's options describe; raises ValueError for inconsistent values."""
-    timeout_s: float = args.timeout
-    changes: dict[str, object] = {
-        "allow_private_addresses": bool(args.allow_private),
-        "timeouts": Timeouts(
-            dns_s=timeout_s, connect_s=timeout_s, greeting_s=timeout_s, command_s=timeout_s
-        ),
-    }
-    if args.helo:
-        changes["helo_name"] = args.helo
-    if args.mail_from is not None:
-        changes["mail_from"] = args.mail_from
-    if args.nameserver:
-        changes["nameservers"] = tuple(args.nameserver)
-    if args.dns_port:
-        changes["dns_port"] = args.dns_port
-    if args.smtp_port:
-        changes["smtp_port"] = args.smtp_port
-    changes.update(egress_changes(args, os.environ))
-    return replace(Config(), **changes)  # type: ignore[arg-type]
-
-
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> int:
     """Run the checks the parsed `doctor` options describe; print the report on stdout.
 
-    Returns 0 when every check is OK, 1 when something needs fixing, 2 for unusable options.
+    `environ` (default os.environ) holds the MAILPROBE_* settings, read as `verify` reads them.
+    Returns 0 when every check is OK, 1 when something needs fixing, 2 for unusable settings.
     """
     try:
-        config = config_from_args(args)
-    except ValueError as exc:
+        config = config_from_args(args, environ)
+    except UsageError as exc:
         print(f"mailprobe: error: {exc}", file=sys.stderr)
         return 2
+    for name in unknown_variables(environ if environ is not None else os.environ):
+        log.warning("%s is not a setting and is ignored (see mailprobe config show)", name)
     checks = asyncio.run(run_checks(config, probe_domain=args.probe_domain))
     print(format_checks(checks), flush=True)
     return exit_code(checks)

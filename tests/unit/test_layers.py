@@ -44,7 +44,7 @@ LAYERS: dict[str, float] = {
     "localworld": 5,
     "egressopts": 5,  # --proxy / --egress / --route
     "selftest": 5,  # the egress self-test the doctor runs
-    "doctor": 5.2,
+    "doctor": 5.9,  # `mailprobe doctor`: takes the engine options as `verify` does
     "demo": 6.5,  # runs the CLI; the service demo reuses its mail world
     "streams": 5.5,  # the CLI's row streams
     "settings": 5.7,  # the CLI's and the service's settings: file, variables, flags
