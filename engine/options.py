@@ -124,11 +124,14 @@ _DEST = "setting:"  # namespace attributes "setting:KEY" hold a FlagValue
 
 
 class _Value(argparse.Action):
-    """A flag with a value; records what the user typed (appended for list knobs)."""
+    """A flag with a value; records what the user typed (appended for list knobs) for its own
+    knob, or for each knob in `keys`, as if each knob's own flag had been given that value."""
 
     def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: typing.Any) -> None:
-        self.is_list = bool(kwargs.pop("is_list"))
+        self.is_list = bool(kwargs.pop("is_list", False))
+        keys: Sequence[str] = kwargs.pop("keys", ())
         super().__init__(option_strings, dest, **kwargs)
+        self.dests = tuple(_DEST + key for key in keys) or (dest,)
 
     def __call__(
         self,
@@ -138,12 +141,13 @@ class _Value(argparse.Action):
         option_string: str | None = None,
     ) -> None:
         text = str(values)
-        value: object = text
-        previous = getattr(namespace, self.dest, None)
-        if self.is_list:
-            before = previous.value if isinstance(previous, FlagValue) else []
-            value = [*before, text] if isinstance(before, list) else [text]
-        setattr(namespace, self.dest, FlagValue(option_string or self.dest, value))
+        for dest in self.dests:
+            value: object = text
+            if self.is_list:
+                previous = getattr(namespace, dest, None)
+                before = previous.value if isinstance(previous, FlagValue) else []
+                value = [*before, text] if isinstance(before, list) else [text]
+            setattr(namespace, dest, FlagValue(option_string or self.dest, value))
 
 
 class _Fixed(argparse.Action):
@@ -163,25 +167,6 @@ class _Fixed(argparse.Action):
         option = option_string or self.option_strings[0]
         for key, value in self.sets[option]:
             setattr(namespace, _DEST + key, FlagValue(option, value))
-
-
-class _Spread(argparse.Action):
-    """A flag whose one value goes to several knobs, as if each knob's own flag had it."""
-
-    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: typing.Any) -> None:
-        self.keys: tuple[str, ...] = tuple(kwargs.pop("keys"))
-        super().__init__(option_strings, dest, **kwargs)
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: str | Sequence[typing.Any] | None,
-        option_string: str | None = None,
-    ) -> None:
-        given = FlagValue(option_string or self.option_strings[0], str(values))
-        for key in self.keys:
-            setattr(namespace, _DEST + key, given)
 
 
 def _metavar(knob: Knob) -> str:
@@ -283,7 +268,7 @@ def add_spread_option(
     if unknown:
         raise ValueError(f"{option}: no such setting: {', '.join(unknown)}")
     parser.add_argument(
-        option, action=_Spread, keys=tuple(keys), dest=_DEST + option,
+        option, action=_Value, keys=tuple(keys), dest=_DEST + option,
         default=argparse.SUPPRESS, metavar=metavar, help=help,
     )  # fmt: skip
 
