@@ -24,6 +24,9 @@ LAYERS: dict[str, float] = {
     "output": 1,
     "clock": 1,
     "ordered": 1.5,  # the windowed, in-order async map
+    "cleaning": 1.8,  # clean mode: the decoration around a pasted address
+    "literals": 1.8,  # RFC 5321 address literals
+    "idna2008": 1.8,  # domain names by IDNA 2008
     "syntax": 2,
     "typos": 2,
     "reputation": 2,
