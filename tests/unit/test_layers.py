@@ -47,6 +47,9 @@ LAYERS: dict[str, float] = {
     "localworld": 5,
     "egressopts": 5,  # --proxy / --egress / --route
     "selftest": 5,  # the egress self-test the doctor runs
+    "findings": 5.05,  # what a doctor check found
+    "dnschecks": 5.1,  # the doctor's resolver, HELO name and MAIL FROM checks
+    "portchecks": 5.1,  # the doctor's port 25 check, direct or through each egress
     "doctor": 5.9,  # `mailprobe doctor`: takes the engine options as `verify` does
     "demo": 6.5,  # runs the CLI; the service demo reuses its mail world
     "streams": 5.5,  # the CLI's row streams
