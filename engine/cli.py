@@ -1,4 +1,4 @@
-"""The `mailprobe` command: argument parsing, runs, progress, summary and exit codes.
+"""The `mailprobe` command: argument parsing, runs and exit codes (the progress bar: progress.py).
 
 Only this module prints, exits or configures logging. stdout carries data only; progress and
 the summary go to stderr.
@@ -16,15 +16,12 @@ import os
 import signal
 import sys
 import threading
-import time
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from enum import IntEnum
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from engine import doctor, settings
-from engine.model import Result, State
 from engine.options import (
     SETTINGS_EPILOG,
     UsageError,
@@ -33,6 +30,7 @@ from engine.options import (
     settings_from_args,
 )
 from engine.ordered import check_many
+from engine.progress import Progress
 from engine.streams import InputError, Journal, Row, Writer, read_csv, read_lines
 from engine.verifier import Verifier
 
@@ -174,52 +172,6 @@ def _count_rows(args: argparse.Namespace) -> int | None:
     except OSError:
         return None
     return n - 1 if args.column is not None else n
-
-
-class Progress:
-    """A one-line progress bar on stderr: counts per state, rate and ETA."""
-
-    def __init__(self, total: int | None, stream: TextIO, enabled: bool) -> None:
-        self.total = total
-        self.stream = stream
-        self.enabled = enabled
-        self.start = time.monotonic()
-        self.counts: Counter[str] = Counter()
-        self.reasons: Counter[str] = Counter()
-        self._shown = 0.0
-
-    def add(self, result: Result) -> None:
-        self.counts[result.state.value] += 1
-        self.reasons[result.reason.value] += 1
-        now = time.monotonic()
-        if self.enabled and now - self._shown >= 0.2:
-            self._shown = now
-            self.stream.write("\r" + self._line(now))
-            self.stream.flush()
-
-    def _line(self, now: float) -> str:
-        done = sum(self.counts.values())
-        rate = done / max(now - self.start, 1e-9)
-        parts = [f"{done}" + (f"/{self.total}" if self.total else "")]
-        if self.total and rate > 0:
-            parts.append(f"ETA {max(0.0, (self.total - done) / rate):.0f}s")
-        parts.append(f"{rate:.0f}/s")
-        parts += [f"{s.value} {self.counts.get(s.value, 0)}" for s in State]
-        return "  ".join(parts)[:200]
-
-    def summary(self, extra: str = "") -> str:
-        if self.enabled:
-            self.stream.write("\r" + " " * 120 + "\r")
-        took = time.monotonic() - self.start
-        done = sum(self.counts.values())
-        lines = [f"mailprobe: {done} checked in {took:.1f} s ({done / max(took, 1e-9):.0f}/s)"]
-        lines += [f"  {s.value:<14} {self.counts.get(s.value, 0):>8}" for s in State]
-        if self.reasons:
-            top = ", ".join(f"{r} {n}" for r, n in self.reasons.most_common())
-            lines.append(f"  reasons: {top}")
-        if extra:
-            lines.append(f"  {extra}")
-        return "\n".join(lines)
 
 
 async def _run_online(

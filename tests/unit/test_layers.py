@@ -53,6 +53,7 @@ LAYERS: dict[str, float] = {
     "doctor": 5.9,  # `mailprobe doctor`: takes the engine options as `verify` does
     "demo": 6.5,  # runs the CLI; the service demo reuses its mail world
     "streams": 5.5,  # the CLI's row streams
+    "progress": 5.5,  # the CLI's progress bar and summary
     "settings": 5.7,  # the CLI's and the service's settings: file, variables, flags
     "options": 5.8,  # a command-line flag per setting
     "cli": 6,
