@@ -1,4 +1,4 @@
-"""The `mailprobe` command: argument parsing, runs, progress, summary and exit codes.
+"""The `mailprobe` command: argument parsing, runs and exit codes (the progress bar: progress.py).
 
 Only this module prints, exits or configures logging. stdout carries data only; progress and
 the summary go to stderr.
@@ -16,22 +16,34 @@ import os
 import signal
 import sys
 import threading
-import time
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import replace
 from enum import IntEnum
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from engine import doctor, options, settings
-from engine.config import Config
-from engine.egressopts import EGRESS_ENV, add_egress_options, egress_changes
-from engine.model import Result, State
+from engine import doctor, settings
+from engine.options import (
+    SETTINGS_EPILOG,
+    UsageError,
+    add_engine_options,
+    config_from_args,
+    settings_from_args,
+)
 from engine.ordered import check_many
-from engine.routing import Egress
+from engine.progressbar import Progress
 from engine.streams import InputError, Journal, Row, Writer, read_csv, read_lines
 from engine.verifier import Verifier
+
+__all__ = [
+    "ExitCode",
+    "UsageError",
+    "add_engine_options",
+    "build_parser",
+    "config_from_args",
+    "logging_to_stderr",
+    "main",
+    "settings_from_args",
+]
 
 log = logging.getLogger("mailprobe")
 
@@ -60,19 +72,6 @@ resume: with -o FILE, progress is kept in FILE.progress after every row; after a
 Ctrl-C, run the same command with --resume to finish. Settled results are also kept in the
 cache (see --cache), so nothing already settled is asked again.
 """
-
-
-SETTINGS_EPILOG = """
-settings: every flag under "settings" also comes from a TOML file (--config FILE, or the file
-named by $MAILPROBE_CONFIG) and from a variable MAILPROBE_<KEY>, the key in capitals with its
-section: --smtp-port is smtp_port in the file and MAILPROBE_SMTP_PORT; --timeouts-dns-s is
-dns_s under [timeouts] and MAILPROBE_TIMEOUTS_DNS_S. Flags win over variables, variables over
-the file, the file over the defaults. `mailprobe config show` prints what is in effect.
-"""
-
-
-class UsageError(Exception):
-    """Bad arguments or unreadable input: exit code 2 with a clear message."""
 
 
 def build_parser(
@@ -132,74 +131,6 @@ def _add_verify_options(v: argparse.ArgumentParser) -> None:
     )
 
 
-def add_engine_options(parser: argparse.ArgumentParser) -> None:
-    """Add --config and a flag for every Config knob (as `verify` takes them) to `parser`.
-
-    Read the parsed options back with config_from_args(). Nothing here is specific to `verify`,
-    so any command that runs the engine (the HTTP service too) offers the same settings.
-    """
-    options.add_options(parser)
-    add_egress_options(parser)
-
-
-def config_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Config:
-    """The Config from defaults < config file < MAILPROBE_* variables < flags.
-
-    `args` comes from a parser given add_engine_options(); `environ` defaults to os.environ.
-    Raises UsageError (naming the file, variable or flag) for a setting that cannot be used.
-    """
-    return settings_from_args(args, environ).config
-
-
-def settings_from_args(
-    args: argparse.Namespace, environ: Mapping[str, str] | None = None
-) -> settings.Settings:
-    """config_from_args(), with where each value came from."""
-    env = os.environ if environ is None else environ
-    file = args.config_file if args.config_file is not None else env.get(settings.CONFIG_ENV)
-    from engine.cache import default_cache_path
-
-    # The command keeps a result cache by default; the library's Config has none.
-    defaults = replace(Config(), cache_path=default_cache_path())
-    try:
-        resolved = settings.resolve(
-            defaults,
-            file=Path(file).expanduser() if file else None,
-            environ=env,
-            flags=options.flag_values(args),
-        )
-        # Egresses and routes: --proxy/--egress/--route, else their variables, else the file's
-        # [egresses.NAME] and [routes] sections (already in `resolved`).
-        changes = egress_changes(args, env)
-        if "egresses" in changes:
-            # Routes name egresses: new egresses from a stronger source drop the weaker routes.
-            changes.setdefault("routes", ())
-        config = replace(resolved.config, **changes) if changes else resolved.config  # type: ignore[arg-type]
-        _check_socks(config.egresses)
-        sources = {**resolved.sources, **{k: _egress_source(args, env, k) for k in changes}}
-        return settings.Settings(config, sources)
-    except settings.SettingsError as exc:
-        raise UsageError(str(exc)) from exc
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
-
-
-def _egress_source(args: argparse.Namespace, env: Mapping[str, str], key: str) -> settings.Source:
-    flags = ("route",) if key == "routes" else ("egress", "proxy")
-    given = [f"--{name}" for name in flags if getattr(args, name, None)]
-    if given:
-        return settings.Source("flag", ", ".join(given))
-    return settings.Source("env", ", ".join(n for n in EGRESS_ENV if env.get(n)))
-
-
-def _check_socks(egresses: Sequence[Egress]) -> None:
-    """A proxy without python-socks would make every result unknown: say so up front."""
-    from engine.egress import SOCKS_EXTRA_HINT, socks_available
-
-    if any(e.proxy is not None for e in egresses) and not socks_available():
-        raise UsageError(f"a proxy is configured but {SOCKS_EXTRA_HINT}")
-
-
 def _open_input(
     args: argparse.Namespace, stack: contextlib.ExitStack[bool | None]
 ) -> tuple[list[str] | None, Iterator[Row]]:
@@ -241,52 +172,6 @@ def _count_rows(args: argparse.Namespace) -> int | None:
     except OSError:
         return None
     return n - 1 if args.column is not None else n
-
-
-class Progress:
-    """A one-line progress bar on stderr: counts per state, rate and ETA."""
-
-    def __init__(self, total: int | None, stream: TextIO, enabled: bool) -> None:
-        self.total = total
-        self.stream = stream
-        self.enabled = enabled
-        self.start = time.monotonic()
-        self.counts: Counter[str] = Counter()
-        self.reasons: Counter[str] = Counter()
-        self._shown = 0.0
-
-    def add(self, result: Result) -> None:
-        self.counts[result.state.value] += 1
-        self.reasons[result.reason.value] += 1
-        now = time.monotonic()
-        if self.enabled and now - self._shown >= 0.2:
-            self._shown = now
-            self.stream.write("\r" + self._line(now))
-            self.stream.flush()
-
-    def _line(self, now: float) -> str:
-        done = sum(self.counts.values())
-        rate = done / max(now - self.start, 1e-9)
-        parts = [f"{done}" + (f"/{self.total}" if self.total else "")]
-        if self.total and rate > 0:
-            parts.append(f"ETA {max(0.0, (self.total - done) / rate):.0f}s")
-        parts.append(f"{rate:.0f}/s")
-        parts += [f"{s.value} {self.counts.get(s.value, 0)}" for s in State]
-        return "  ".join(parts)[:200]
-
-    def summary(self, extra: str = "") -> str:
-        if self.enabled:
-            self.stream.write("\r" + " " * 120 + "\r")
-        took = time.monotonic() - self.start
-        done = sum(self.counts.values())
-        lines = [f"mailprobe: {done} checked in {took:.1f} s ({done / max(took, 1e-9):.0f}/s)"]
-        lines += [f"  {s.value:<14} {self.counts.get(s.value, 0):>8}" for s in State]
-        if self.reasons:
-            top = ", ".join(f"{r} {n}" for r, n in self.reasons.most_common())
-            lines.append(f"  reasons: {top}")
-        if extra:
-            lines.append(f"  {extra}")
-        return "\n".join(lines)
 
 
 async def _run_online(
@@ -457,7 +342,7 @@ def _dispatch(
 ) -> int:
     try:
         if args.command == "doctor":
-            return doctor.run(args)
+            return doctor.run(args, environ)
         if args.command == "verify":
             return int(_verify(args, environ))
         if args.command == "config":

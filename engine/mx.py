@@ -398,10 +398,8 @@ class MxLookup:
         self._mx_queries += 1
         try:
             answer = await self.resolver.mx(domain)
-        except NoSuchDomain as exc:
-            return exc, config.dns_negative_ttl_s
         except DnsError as exc:
-            return DnsTransient(str(exc)), config.dns_transient_ttl_s
+            return self._failed(exc)
         start = self._clock()
         exchanges = _exchanges(answer.records)
         if answer.records and not exchanges:
@@ -465,13 +463,18 @@ class MxLookup:
         self._address_queries += 1
         try:
             found = await self.resolver.addresses(host)
-        except NoSuchDomain as exc:
-            return exc, config.dns_negative_ttl_s
         except DnsError as exc:
-            return DnsTransient(str(exc)), config.dns_transient_ttl_s
+            return self._failed(exc)
         if not found.ips:
             return found, config.dns_negative_ttl_s
         return found, self._ttl(found.ttl)
+
+    def _failed(self, exc: DnsError) -> tuple[DnsError, float]:
+        """A failed question as it is cached: NXDOMAIN for the negative TTL; any other failure
+        is transient (it says nothing about the name) and kept for the transient TTL."""
+        if isinstance(exc, NoSuchDomain):
+            return exc, self.config.dns_negative_ttl_s
+        return DnsTransient(str(exc)), self.config.dns_transient_ttl_s
 
     def _ttl(self, record_ttl: float) -> float:
         return min(max(record_ttl, self.config.dns_ttl_min_s), self.config.dns_ttl_max_s)

@@ -1,20 +1,51 @@
-"""Command-line options for every setting: a flag per Config knob, with aliases and --no- forms.
+"""The engine's command-line options: a flag per Config knob (with aliases and --no- forms), and
+the Config they make with the config file and the MAILPROBE_* variables.
 
-Flags only record what was typed; settings.resolve() reads and checks the values, so a bad value
-is reported the same way whether it came from a flag, a variable or the file.
+Every command that runs the engine (`verify`, `doctor`, `config show`, the HTTP service) takes
+them from here, so a setting means the same in each. Flags only record what was typed;
+settings.resolve() reads and checks the values, so a bad value is reported the same way whether
+it came from a flag, a variable or the file.
 """
 
 from __future__ import annotations
 
 import argparse
 import enum
+import os
 import typing
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
+from engine import settings
+from engine.config import Config
+from engine.egressopts import EGRESS_ENV, add_egress_options, egress_changes
+from engine.routing import Egress
 from engine.settings import CONFIG_ENV, FlagValue, Knob, enum_values, knobs
 
-__all__ = ["add_options", "flag_values"]
+__all__ = [
+    "SETTINGS_EPILOG",
+    "UsageError",
+    "add_engine_options",
+    "add_options",
+    "add_spread_option",
+    "config_from_args",
+    "flag_values",
+    "settings_from_args",
+]
+
+SETTINGS_EPILOG = """
+settings: every flag under "settings" also comes from a TOML file (--config FILE, or the file
+named by $MAILPROBE_CONFIG) and from a variable MAILPROBE_<KEY>, the key in capitals with its
+section: --smtp-port is smtp_port in the file and MAILPROBE_SMTP_PORT; --timeouts-dns-s is
+dns_s under [timeouts] and MAILPROBE_TIMEOUTS_DNS_S. Flags win over variables, variables over
+the file, the file over the defaults. `mailprobe config show` prints what is in effect.
+"""
+
+
+class UsageError(Exception):
+    """Bad arguments or unreadable input: exit code 2 with a clear message."""
+
 
 # Shorter or older spellings of some flags; every knob also has its generic flag.
 _ALIASES: Mapping[str, tuple[str, ...]] = {
@@ -93,11 +124,14 @@ _DEST = "setting:"  # namespace attributes "setting:KEY" hold a FlagValue
 
 
 class _Value(argparse.Action):
-    """A flag with a value; records what the user typed (appended for list knobs)."""
+    """A flag with a value; records what the user typed (appended for list knobs) for its own
+    knob, or for each knob in `keys`, as if each knob's own flag had been given that value."""
 
     def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: typing.Any) -> None:
-        self.is_list = bool(kwargs.pop("is_list"))
+        self.is_list = bool(kwargs.pop("is_list", False))
+        keys: Sequence[str] = kwargs.pop("keys", ())
         super().__init__(option_strings, dest, **kwargs)
+        self.dests = tuple(_DEST + key for key in keys) or (dest,)
 
     def __call__(
         self,
@@ -107,12 +141,13 @@ class _Value(argparse.Action):
         option_string: str | None = None,
     ) -> None:
         text = str(values)
-        value: object = text
-        previous = getattr(namespace, self.dest, None)
-        if self.is_list:
-            before = previous.value if isinstance(previous, FlagValue) else []
-            value = [*before, text] if isinstance(before, list) else [text]
-        setattr(namespace, self.dest, FlagValue(option_string or self.dest, value))
+        for dest in self.dests:
+            value: object = text
+            if self.is_list:
+                previous = getattr(namespace, dest, None)
+                before = previous.value if isinstance(previous, FlagValue) else []
+                value = [*before, text] if isinstance(before, list) else [text]
+            setattr(namespace, dest, FlagValue(option_string or self.dest, value))
 
 
 class _Fixed(argparse.Action):
@@ -214,3 +249,93 @@ def flag_values(args: argparse.Namespace) -> dict[str, FlagValue]:
         for name, value in vars(args).items()
         if name.startswith(_DEST) and isinstance(value, FlagValue)
     }
+
+
+def add_spread_option(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+    option: str,
+    keys: Sequence[str],
+    *,
+    metavar: str,
+    help: str,
+) -> None:
+    """Add `option`, whose value sets every knob in `keys` (dotted keys) as a flag would.
+
+    Given with one of those knobs' own flags, the later one on the command line wins.
+    """
+    by_key = {k.key for k in knobs()}
+    unknown = [key for key in keys if key not in by_key]
+    if unknown:
+        raise ValueError(f"{option}: no such setting: {', '.join(unknown)}")
+    parser.add_argument(
+        option, action=_Value, keys=tuple(keys), dest=_DEST + option,
+        default=argparse.SUPPRESS, metavar=metavar, help=help,
+    )  # fmt: skip
+
+
+def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    """Add --config, a flag for every Config knob, and --proxy/--egress/--route to `parser`.
+
+    Read the parsed options back with config_from_args(). Nothing here is specific to one
+    command, so every command that runs the engine offers the same settings.
+    """
+    add_options(parser)
+    add_egress_options(parser)
+
+
+def config_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Config:
+    """The Config from defaults < config file < MAILPROBE_* variables < flags.
+
+    `args` comes from a parser given add_engine_options(); `environ` defaults to os.environ.
+    Raises UsageError (naming the file, variable or flag) for a setting that cannot be used.
+    """
+    return settings_from_args(args, environ).config
+
+
+def settings_from_args(
+    args: argparse.Namespace, environ: Mapping[str, str] | None = None
+) -> settings.Settings:
+    """config_from_args(), with where each value came from."""
+    env = os.environ if environ is None else environ
+    file = args.config_file if args.config_file is not None else env.get(settings.CONFIG_ENV)
+    from engine.cache import default_cache_path
+
+    # The command keeps a result cache by default; the library's Config has none.
+    defaults = replace(Config(), cache_path=default_cache_path())
+    try:
+        resolved = settings.resolve(
+            defaults,
+            file=Path(file).expanduser() if file else None,
+            environ=env,
+            flags=flag_values(args),
+        )
+        # Egresses and routes: --proxy/--egress/--route, else their variables, else the file's
+        # [egresses.NAME] and [routes] sections (already in `resolved`).
+        changes = egress_changes(args, env)
+        if "egresses" in changes:
+            # Routes name egresses: new egresses from a stronger source drop the weaker routes.
+            changes.setdefault("routes", ())
+        config = replace(resolved.config, **changes) if changes else resolved.config  # type: ignore[arg-type]
+        _check_socks(config.egresses)
+        sources = {**resolved.sources, **{k: _egress_source(args, env, k) for k in changes}}
+        return settings.Settings(config, sources)
+    except settings.SettingsError as exc:
+        raise UsageError(str(exc)) from exc
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _egress_source(args: argparse.Namespace, env: Mapping[str, str], key: str) -> settings.Source:
+    flags = ("route",) if key == "routes" else ("egress", "proxy")
+    given = [f"--{name}" for name in flags if getattr(args, name, None)]
+    if given:
+        return settings.Source("flag", ", ".join(given))
+    return settings.Source("env", ", ".join(n for n in EGRESS_ENV if env.get(n)))
+
+
+def _check_socks(egresses: Sequence[Egress]) -> None:
+    """A proxy without python-socks would make every result unknown: say so up front."""
+    from engine.egress import SOCKS_EXTRA_HINT, socks_available
+
+    if any(e.proxy is not None for e in egresses) and not socks_available():
+        raise UsageError(f"a proxy is configured but {SOCKS_EXTRA_HINT}")

@@ -11,6 +11,7 @@ import dataclasses
 import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -410,10 +411,11 @@ def test_command_prints_one_line_per_check_and_exits_by_the_outcome(
             [
                 *("doctor", "--probe-domain", PROBE, "--nameserver", DNS_IP),
                 *("--dns-port", str(dns.port), "--smtp-port", str(server.port)),
-                *("--helo", helo, "--mail-from", SENDER, "--allow-private", "--timeout", "2"),
+                *("--helo", helo, "--mail-from", SENDER, "--allow-private"),
+                *("--step-timeout", "2"),
             ]
         )
-        assert run(args) == code
+        assert run(args, {}) == code
 
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(" ", 1)[0] for line in lines] == (
@@ -424,10 +426,31 @@ def test_command_prints_one_line_per_check_and_exits_by_the_outcome(
     assert server.stats.connections == 1
 
 
-def test_command_refuses_a_timeout_that_is_not_positive(
-    capsys: pytest.CaptureFixture[str],
+def test_command_takes_its_settings_from_the_config_file_and_the_variables(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        _parse(["doctor", "--timeout", "0"])
-    assert exit_info.value.code == 2
-    assert "must be > 0" in capsys.readouterr().err
+    # As `verify` reads them: the file, then MAILPROBE_* variables over it, then flags.
+    server = MailboxServer(MX_IP, hostname=f"mx1.{PROBE}")
+    with LocalDnsServer(_zone(MX_IP), host=DNS_IP) as dns, server.running_in_thread():
+        file = tmp_path / "mailprobe.toml"
+        file.write_text(
+            f"nameservers = ['{DNS_IP}']\ndns_port = {dns.port}\nsmtp_port = {server.port}\n"
+            f"allow_private_addresses = true\nhelo_name = 'localhost'\nmail_from = '{SENDER}'\n"
+            "[timeouts]\ngreeting_s = 2\ncommand_s = 2\n",
+            encoding="utf-8",
+        )
+        from_file = run(_parse(["doctor", "--probe-domain", PROBE, "--config", str(file)]), {})
+        environ = {"MAILPROBE_CONFIG": str(file), "MAILPROBE_HELO_NAME": HELO}
+        from_variable = run(_parse(["doctor", "--probe-domain", PROBE]), environ)
+        flagged = _parse(["doctor", "--probe-domain", PROBE, "--helo", f"mx1.{PROBE}"])
+        from_flag = run(flagged, environ)
+
+    assert (from_file, from_variable, from_flag) == (1, 0, 0)
+    assert [c for c in server.stats.commands if c.startswith("EHLO")] == [
+        "EHLO localhost",
+        f"EHLO {HELO}",
+        f"EHLO mx1.{PROBE}",
+    ]
+    out = capsys.readouterr().out
+    assert "WARN HELO name: 'localhost' is localhost" in out
+    assert out.count("summary: all 4 checks OK") == 2

@@ -24,6 +24,9 @@ LAYERS: dict[str, float] = {
     "output": 1,
     "clock": 1,
     "ordered": 1.5,  # the windowed, in-order async map
+    "cleaning": 1.8,  # clean mode: the decoration around a pasted address
+    "literals": 1.8,  # RFC 5321 address literals
+    "idna2008": 1.8,  # domain names by IDNA 2008
     "syntax": 2,
     "typos": 2,
     "reputation": 2,
@@ -46,9 +49,13 @@ LAYERS: dict[str, float] = {
     "localworld": 5,
     "egressopts": 5,  # --proxy / --egress / --route
     "selftest": 5,  # the egress self-test the doctor runs
-    "doctor": 5.2,
+    "findings": 5.05,  # what a doctor check found
+    "dnschecks": 5.1,  # the doctor's resolver, HELO name and MAIL FROM checks
+    "portchecks": 5.1,  # the doctor's port 25 check, direct or through each egress
+    "doctor": 5.9,  # `mailprobe doctor`: takes the engine options as `verify` does
     "demo": 6.5,  # runs the CLI; the service demo reuses its mail world
     "streams": 5.5,  # the CLI's row streams
+    "progressbar": 5.5,  # the CLI's progress bar and summary
     "settings": 5.7,  # the CLI's and the service's settings: file, variables, flags
     "options": 5.8,  # a command-line flag per setting
     "cli": 6,
