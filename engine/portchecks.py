@@ -165,7 +165,7 @@ def _explain(exc: SmtpError, where: str, config: Config) -> _Attempt:
             text = f"connection to {where} was reset"
             fix = "something on the way resets these connections; " + BLOCKED_FIX
             return _Attempt("blocked", text, fix)
-        text = f"could not connect to {where}: {cause or exc}"
+        text = f"could not connect to {where}: {exc}"
         fix = "this machine has no route to the mail host (no IPv6 route?); " + BLOCKED_FIX
         return _Attempt("blocked", text, fix)
     if stage is Stage.GREETING and exc.reply is None:
@@ -180,7 +180,7 @@ def _explain(exc: SmtpError, where: str, config: Config) -> _Attempt:
                 "try a larger --timeouts-greeting-s); " + BLOCKED_FIX
             )
             return _Attempt("blocked", text, fix)
-        text = f"{where} closed the connection before its greeting ({cause or exc})"
+        text = f"{where} closed the connection before its greeting ({exc})"
         fix = "a firewall or filter may cut port 25 connections; " + BLOCKED_FIX
         return _Attempt("blocked", text, fix)
     if stage is Stage.GREETING:
@@ -190,7 +190,7 @@ def _explain(exc: SmtpError, where: str, config: Config) -> _Attempt:
             REFUSED_BY_SERVER_FIX,
         )
     if stage in (Stage.EHLO, Stage.STARTTLS):
-        said = exc.reply if exc.reply is not None else (cause or exc)
+        said = exc.reply if exc.reply is not None else exc
         text = f"{where} greeted, then the session failed at {stage.value.upper()}: {said}"
         return _Attempt("after-greeting", text, HELO_FIX)
     return _Attempt("other", f"could not talk to {where}: {exc}", BLOCKED_FIX)
