@@ -164,7 +164,7 @@ def main() -> int:
     except ImportError as exc:
         print(f"The service demo needs the server extra ({exc.name} is missing).", file=sys.stderr)
         return 1
-    print("\n4. The HTTP service: `mailprobe serve` on 127.0.0.1, in the same mail world.\n")
+    print("\n5. The HTTP service: `mailprobe serve` on 127.0.0.1, in the same mail world.\n")
     with contextlib.ExitStack() as stack:
         try:
             world = stack.enter_context(local_world())
