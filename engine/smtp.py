@@ -420,6 +420,23 @@ class _AioSession:
             transport.abort()
 
 
+async def _connect_directly(ip: str, port: int, family: int, timeout_s: float) -> socket.socket:
+    """A TCP connection to (ip, port); the socket never outlives a failure or a cancel."""
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    try:
+        loop = asyncio.get_running_loop()
+        await asyncio.wait_for(loop.sock_connect(sock, (ip, port)), timeout_s)
+    except (OSError, asyncio.TimeoutError) as exc:
+        sock.close()
+        what = f"connect to port {port}"
+        raise _failure(exc, Stage.CONNECT, what, timeout_s=timeout_s) from exc
+    except asyncio.CancelledError:  # the caller's time limit: no socket left for the GC
+        sock.close()
+        raise
+    return sock
+
+
 class AioSmtpTransport:
     """SmtpTransport on aiosmtplib, connecting to the exact IP the DNS stage approved."""
 
@@ -470,34 +487,30 @@ class AioSmtpTransport:
         if self._connector is not None:
             sock = await self._connector.connect(ip, port, family, t.connect_s)
         else:
-            sock = socket.socket(family, socket.SOCK_STREAM)
-            sock.setblocking(False)
-            try:
-                loop = asyncio.get_running_loop()
-                await asyncio.wait_for(loop.sock_connect(sock, (ip, port)), t.connect_s)
-            except (OSError, asyncio.TimeoutError) as exc:
-                sock.close()
-                what = f"connect to port {port}"
-                raise _failure(exc, Stage.CONNECT, what, timeout_s=t.connect_s) from exc
-        if self._context is None:  # loading the CA store reads files: once, off the loop
-            self._context = await asyncio.to_thread(_tls_context, self._config.verify_certificates)
-        context = self._context
-        client = aiosmtplib.SMTP(
-            sock=sock,
-            local_hostname=helo,
-            timeout=t.command_s,
-            start_tls=False,  # we decide below, per TlsPolicy
-            validate_certs=self._config.verify_certificates,
-            tls_context=context,
-        )
+            sock = await _connect_directly(ip, port, family, t.connect_s)
         ready = False
-        try:
-            await self._greet(client, helo, t.greeting_s)
-            await self._maybe_starttls(client, host, helo, context)
-            ready = True
+        try:  # from here on, the socket is closed on any way out but success (a cancel too)
+            if self._context is None:  # loading the CA store reads files: once, off the loop
+                verify = self._config.verify_certificates
+                self._context = await asyncio.to_thread(_tls_context, verify)
+            context = self._context
+            client = aiosmtplib.SMTP(
+                sock=sock,
+                local_hostname=helo,
+                timeout=t.command_s,
+                start_tls=False,  # we decide below, per TlsPolicy
+                validate_certs=self._config.verify_certificates,
+                tls_context=context,
+            )
+            try:
+                await self._greet(client, helo, t.greeting_s)
+                await self._maybe_starttls(client, host, helo, context)
+                ready = True
+            finally:
+                if not ready:
+                    client.close()
         finally:
             if not ready:
-                client.close()
                 sock.close()
         return client
 

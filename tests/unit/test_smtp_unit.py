@@ -403,3 +403,33 @@ async def test_budget_spent_before_an_attempt_is_transient() -> None:
     outcome = await SmtpProber(transport, config, clock).probe(_address("a@example.test"), HOSTS)
     assert outcome.reason is Reason.TRANSIENT_NETWORK_FAULT
     assert transport.opened == ["192.0.2.1", "192.0.2.1"] and clock.sleeps == [0.5]
+
+
+async def test_a_connect_cancelled_by_a_time_limit_closes_its_socket(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A caller's time limit cancels the check mid-connect: the socket must be closed then,
+    not left to the garbage collector (an unclosed-socket warning in some later test)."""
+    import asyncio
+    import socket
+
+    from engine import smtp
+
+    made: list[socket.socket] = []
+
+    class Recorded(socket.socket):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            made.append(self)
+
+    async def never(sock: socket.socket, address: object) -> None:
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(smtp.socket, "socket", Recorded)
+    monkeypatch.setattr(asyncio.get_running_loop(), "sock_connect", never)
+    task = asyncio.ensure_future(smtp._connect_directly("192.0.2.1", 25, socket.AF_INET, 30.0))
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert len(made) == 1 and made[0].fileno() == -1  # closed
