@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 
 import pytest
@@ -67,3 +68,21 @@ def test_keys_are_random_and_hashed() -> None:
     a, b = new_key(), new_key()
     assert a != b and a.startswith("mp_") and len(a) >= 40
     assert key_hash(a) != key_hash(b) and len(key_hash(a)) == 64
+
+
+def test_reading_an_upload_leaves_its_stream_open_for_its_owner() -> None:
+    import gc
+
+    from engine.service.uploads import plain_lines
+
+    for read in (
+        lambda s: list(csv_rows(s, None)[1]),
+        lambda s: list(plain_lines(s)),
+        lambda s: csv_rows(s, "nope"),
+    ):
+        stream = io.BytesIO(b"name,email\nAnn,a@x.test\n")
+        with contextlib.suppress(UploadError):
+            read(stream)
+        gc.collect()  # a wrapper left open would close the stream here (and warn)
+        assert not stream.closed
+        stream.close()
