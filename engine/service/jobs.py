@@ -19,6 +19,7 @@ from engine.model import Result, State
 from engine.ordered import check_many
 from engine.output import jsonl_line
 from engine.service.events import Event, JobEvents
+from engine.service.faces._batch import BatchFacts
 from engine.service.store import (
     CANCELLED,
     COMPLETED,
@@ -26,6 +27,7 @@ from engine.service.store import (
     RUNNING,
     JobRecord,
     Store,
+    job_number,
 )
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,24 @@ def job_view(job: JobRecord, *, now: float | None = None) -> dict[str, Any]:
         "callback_url": job.callback_url,
         "error": job.error,
     }
+
+
+def batch_facts(job: JobRecord) -> BatchFacts:
+    """The job as the vendor faces map it (their ids are integers: job_number())."""
+    meta = job.metadata if isinstance(job.metadata, dict) else {}
+    name = meta.get("file")
+    return BatchFacts(
+        number=job_number(job.id),
+        status=job.status,
+        total=job.total,
+        processed=job.processed,
+        states=dict(job.counts.get("state", {})),
+        created=job.created,
+        started=job.started,
+        finished=job.finished,
+        error=job.error,
+        name=name if isinstance(name, str) else None,
+    )
 
 
 class JobRunner:

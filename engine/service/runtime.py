@@ -183,16 +183,20 @@ class Service:
         metadata: Any = None,
     ) -> JobRecord:
         """Create a job from `rows` (called on a worker thread; it may raise UploadError)."""
-        job_id = str(uuid.uuid4())
         secret = webhook_secret or (key.webhook_secret if face == "native" else None)
-        await self.store.create_job(
-            job_id=job_id,
-            key_id=key.id,
-            face=face,
-            callback_url=callback_url,
-            webhook_secret=secret,
-            metadata=metadata,
-        )
+        for _ in range(100):  # a number already taken (about 1 in 2**48 a job): a new id
+            job_id = str(uuid.uuid4())
+            if await self.store.create_job(
+                job_id=job_id,
+                key_id=key.id,
+                face=face,
+                callback_url=callback_url,
+                webhook_secret=secret,
+                metadata=metadata,
+            ):
+                break
+        else:
+            raise RuntimeError("no free job id after 100 tries")
 
         def load() -> int:
             header, items = rows()

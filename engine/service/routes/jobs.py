@@ -5,8 +5,6 @@ delete, webhook deliveries. A key sees only its own jobs; another key's job is a
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -17,11 +15,17 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from engine.model import State, result_from_dict
+from engine.model import State
 from engine.output import CSV_FIELDS, csv_row
+from engine.service.exports import (
+    csv_stream,
+    input_cells,
+    settled_pages,
+    stored_result,
+    with_input_columns,
+)
 from engine.service.jobs import job_view, result_json_with_index
-from engine.service.runtime import Service
-from engine.service.store import FINISHED, JobRecord, KeyRecord
+from engine.service.store import FINISHED, JobRecord, KeyRecord, StoredRow
 from engine.service.uploads import UploadError, json_emails
 from engine.service.web import (
     ApiError,
@@ -37,7 +41,6 @@ from engine.service.web import (
 router = APIRouter()
 
 WHERE = "Authorization: Bearer KEY or X-API-Key: KEY"
-_PAGE = 1000
 _KEEPALIVE_S = 15.0
 
 _JOB_BODY: dict[str, Any] = {
@@ -213,27 +216,8 @@ def _states(value: str | None) -> frozenset[str] | None:
     return wanted
 
 
-async def settled_pages(
-    service: Service, job_id: str, states: frozenset[str] | None
-) -> AsyncIterator[list[Any]]:
-    after = -1
-    while True:
-        page = await service.store.settled_rows(job_id, after, _PAGE, states)
-        if not page:
-            return
-        after = page[-1].index
-        yield page
-        if len(page) < _PAGE:
-            return
-
-
 def csv_header(header: list[str] | None) -> list[str]:
-    names = list(CSV_FIELDS)
-    if header is not None:
-        taken = set(header)
-        names = [f"mailprobe_{n}" if n in taken else n for n in names]
-        names = list(header) + names
-    return ["index", *names]
+    return ["index", *with_input_columns(header, CSV_FIELDS, "mailprobe_")]
 
 
 @router.get("/v1/jobs/{job_id}/results", tags=["jobs"])
@@ -249,38 +233,29 @@ async def results(request: Request, job_id: str) -> Response:
     headers = {"X-Job-Status": job.status, "X-Job-Processed": str(job.processed)}
 
     async def jsonl() -> AsyncIterator[bytes]:
-        async for page in settled_pages(service, job.id, states):
+        async for page in settled_pages(service.store, job.id, states):
             yield "".join(result_json_with_index(r.index, r.result) + "\n" for r in page).encode()
 
     async def as_json() -> AsyncIterator[bytes]:
         yield b"["
         first = True
-        async for page in settled_pages(service, job.id, states):
+        async for page in settled_pages(service.store, job.id, states):
             parts = [result_json_with_index(r.index, r.result) for r in page]
             yield (("" if first else ",") + ",".join(parts)).encode()
             first = False
         yield b"]"
 
-    async def as_csv() -> AsyncIterator[bytes]:
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(csv_header(job.header))
-        width = len(job.header) if job.header is not None else 0
-        async for page in settled_pages(service, job.id, states):
-            for r in page:
-                result = result_from_dict(json.loads(r.result))
-                cells = list(r.columns or [])[:width] if job.header is not None else []
-                cells += [""] * (width - len(cells))
-                writer.writerow([str(r.index), *cells, *csv_row(result)])
-            yield buf.getvalue().encode("utf-8")
-            buf.seek(0)
-            buf.truncate()
-        if buf.tell():
-            yield buf.getvalue().encode("utf-8")
+    width = len(job.header) if job.header is not None else 0
+
+    def csv_cells(row: StoredRow) -> list[str]:
+        return [str(row.index), *input_cells(row, width), *csv_row(stored_result(row))]
 
     if fmt == "csv":
         headers["Content-Disposition"] = f'attachment; filename="{job.id}.csv"'
-        return StreamingResponse(as_csv(), media_type="text/csv; charset=utf-8", headers=headers)
+        body = csv_stream(
+            settled_pages(service.store, job.id, states), csv_header(job.header), csv_cells
+        )
+        return StreamingResponse(body, media_type="text/csv; charset=utf-8", headers=headers)
     if fmt == "json":
         return StreamingResponse(as_json(), media_type="application/json", headers=headers)
     return StreamingResponse(jsonl(), media_type="application/x-ndjson", headers=headers)
