@@ -479,14 +479,21 @@ class Store:
 
         return await self.run(read)
 
-    async def jobs_of(self, key_id: str, *, limit: int = 100) -> list[JobRecord]:
-        def read(db: sqlite3.Connection) -> list[JobRecord]:
+    async def jobs_of(
+        self, key_id: str, *, limit: int = 100, before: int | None = None
+    ) -> tuple[list[JobRecord], int | None]:
+        """A page of the key's jobs, newest first: up to `limit` made before the job numbered
+        `before` in the store's order, and where the next page starts (None after the last)."""
+
+        def read(db: sqlite3.Connection) -> tuple[list[JobRecord], int | None]:
             rows = db.execute(
-                f"SELECT {_JOB_COLUMNS} FROM jobs WHERE key_id = ? AND status != ? "
-                "ORDER BY seq DESC LIMIT ?",
-                (key_id, UPLOADING, limit),
+                f"SELECT seq, {_JOB_COLUMNS} FROM jobs WHERE key_id = ? AND status != ? "
+                "AND seq < ? ORDER BY seq DESC LIMIT ?",
+                (key_id, UPLOADING, before if before is not None else 1 << 62, limit + 1),
             ).fetchall()
-            return [_job(r) for r in rows]
+            more = len(rows) > limit
+            rows = rows[:limit]
+            return [_job(r[1:]) for r in rows], (int(rows[-1][0]) if more else None)
 
         return await self.run(read)
 

@@ -5,10 +5,12 @@ delete, webhook deliveries. A key sees only its own jobs; another key's job is a
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import IO, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter
 from starlette.datastructures import UploadFile
@@ -191,11 +193,92 @@ async def create_job(request: Request) -> Response:
     )
 
 
-@router.get("/v1/jobs", tags=["jobs"])
+DEFAULT_PAGE = 100
+MAX_PAGE = 1000
+
+_LIST_PARAMETERS: dict[str, Any] = {
+    "parameters": [
+        {
+            "name": "limit",
+            "in": "query",
+            "description": f"jobs a page, 1 to {MAX_PAGE} (default {DEFAULT_PAGE})",
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+        },
+        {
+            "name": "cursor",
+            "in": "query",
+            "description": "where the page starts: the next_cursor of the page before",
+            "schema": {"type": "string"},
+        },
+        {
+            "name": "after",
+            "in": "query",
+            "description": "the same as cursor",
+            "schema": {"type": "string"},
+        },
+    ],
+    "responses": {
+        "200": {
+            "description": "A page of the key's jobs, newest first; `next` is the link to the "
+            "page after it (also in a Link header), null on the last page",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "jobs": {"type": "array", "items": {"type": "object"}},
+                            "next": {"type": ["string", "null"]},
+                            "next_cursor": {"type": ["string", "null"]},
+                        },
+                    }
+                }
+            },
+        }
+    },
+}
+
+
+def _page_size(value: str | None) -> int:
+    if value is None or value == "":
+        return DEFAULT_PAGE
+    if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE:
+        raise ApiError(400, "bad_limit", f'"limit" is a whole number from 1 to {MAX_PAGE}')
+    return int(value)
+
+
+def _cursor(position: int) -> str:
+    # Opaque to clients: where a page ends in the store's order, which deletions do not move.
+    return base64.urlsafe_b64encode(f"jobs:{position}".encode()).decode().rstrip("=")
+
+
+def _position(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _, number = text.partition(":")
+        if kind == "jobs" and number.isdigit() and len(number) < 19:
+            return int(number)
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise ApiError(400, "bad_cursor", "the cursor is not one this service gave; start again")
+
+
+@router.get(
+    "/v1/jobs", tags=["jobs"], summary="The key's jobs, a page at a time",
+    openapi_extra=_LIST_PARAMETERS,
+)  # fmt: skip
 async def list_jobs(request: Request) -> Response:
     key = await key_of(request)
-    jobs = await service_of(request).store.jobs_of(key.id)
-    return JSONResponse({"jobs": [job_view(j) for j in jobs]})
+    q = request.query_params
+    limit = _page_size(q.get("limit"))
+    given = q.get("cursor") or q.get("after")
+    before = _position(given) if given else None
+    jobs, more = await service_of(request).store.jobs_of(key.id, limit=limit, before=before)
+    cursor = None if more is None else _cursor(more)
+    link = None if cursor is None else f"/v1/jobs?{urlencode({'limit': limit, 'cursor': cursor})}"
+    return JSONResponse(
+        {"jobs": [job_view(j) for j in jobs], "next": link, "next_cursor": cursor},
+        headers={} if link is None else {"Link": f'<{link}>; rel="next"'},
+    )
 
 
 @router.get("/v1/jobs/{job_id}", tags=["jobs"])
