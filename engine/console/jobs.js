@@ -5,7 +5,7 @@
 import { ApiFailure, getJson, loadSession, request } from "./api.js";
 import { barChart } from "./chart.js";
 import { announce, byId, clear, h, twoStepButton } from "./dom.js";
-import { STATES, count, duration, ms, rate, when } from "./format.js";
+import { STATES, count, duration, ms, plural, rate, when } from "./format.js";
 
 const FINISHED = new Set(["completed", "failed", "cancelled"]);
 const EVENTS = ["progress", "started", "completed", "failed", "cancelled", "deleted"];
@@ -42,7 +42,14 @@ function eta(job) {
   if (job.status === "completed") return "done";
   if (job.status === "queued") return "waiting";
   if (job.status !== "running") return "—";
+  // Rows held by slow servers: the rate of the rows done says nothing of when they end.
+  if (job.waiting > 0) return `waiting on ${plural(job.waiting, "slow address", "slow addresses")}`;
   return job.eta_s === null || job.eta_s === undefined ? "…" : duration(job.eta_s);
+}
+
+function etaHint(job) {
+  if (job.status !== "running" || !(job.waiting > 0) || job.waiting_at_most_s == null) return null;
+  return `at most ${duration(job.waiting_at_most_s)} more for them (the time limit per address)`;
 }
 
 function progressBar(job) {
@@ -100,7 +107,7 @@ function renderRow(entry) {
     cell("Progress", progressBar(job)),
     cell("Results by state", stateCounts(job)),
     cell("Rate", h("span", { class: "num", text: rate(jobRate(job)) })),
-    cell("ETA", h("span", { class: "num eta", text: eta(job) })),
+    cell("ETA", h("span", { class: "num eta", text: eta(job), title: etaHint(job) })),
     h("td", {}, actions),
   );
   if (entry.row) entry.row.replaceWith(row);

@@ -78,7 +78,7 @@ async def world() -> AsyncIterator[World]:
 @pytest.fixture
 async def server(world: World, tmp_path: Path) -> AsyncIterator[Server]:
     flags = [*world.engine_flags(), "--cache", str(tmp_path / "cache.sqlite3"),
-             "--allow-private-callbacks"]  # fmt: skip
+             "--allow-private-callbacks", "--slow-after", "0.5"]  # fmt: skip
     async with serving(tmp_path / "data", flags) as s:
         yield s
 
@@ -281,6 +281,13 @@ async def test_sign_in_check_upload_watch_and_download(
         "([sel, text]) => (document.querySelector(sel)?.textContent || '').startsWith(text)",
         arg=[f"tr[data-job-id='{job_id}'] .progress-text", f"{total - 3} of {total} ("],
     )
+    # Held rows are no "0 s" to go: the page says what the job waits on.
+    await page.wait_for_function(
+        "([sel, text]) => document.querySelector(sel)?.textContent === text",
+        arg=[f"tr[data-job-id='{job_id}'] .eta", "waiting on 3 slow addresses"],
+    )
+    hint = await page.get_attribute(f"tr[data-job-id='{job_id}'] .eta", "title")
+    assert hint is not None and hint.startswith("at most ")
     # The first results fill in while the job runs, the markup in an address as plain text.
     first = page.locator(f"#details-{job_id} .first-results td.input", has_text=XSS)
     await first.wait_for()
@@ -442,9 +449,12 @@ async def test_a_second_key_sees_nothing_and_keys_are_made_and_revoked(
 
     # Revoking the second key (two presses, no dialog) signs its browser out.
     await page_a.click("nav a[href='#/keys']")
+    # The list is read again on the way in: press the button of the list as read, not the one
+    # it replaces (which would take the first press and leave the second to a fresh button).
+    await page_a.wait_for_load_state("networkidle")
     revoke = page_a.locator("#keys-body tr:has-text('second') button")
     await revoke.click()
-    await revoke.click()
+    await page_a.locator("#keys-body tr:has-text('second') button:has-text('Confirm')").click()
     await page_a.wait_for_selector("#keys-body tr:has-text('second'):has-text('revoked')")
     await page_b.click("nav a[href='#/jobs']")
     await page_b.wait_for_selector("#page-signin:not([hidden])")

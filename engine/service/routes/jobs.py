@@ -272,11 +272,13 @@ async def list_jobs(request: Request) -> Response:
     limit = _page_size(q.get("limit"))
     given = q.get("cursor") or q.get("after")
     before = _position(given) if given else None
-    jobs, more = await service_of(request).store.jobs_of(key.id, limit=limit, before=before)
+    service = service_of(request)
+    runner = service.runner
+    jobs, more = await service.store.jobs_of(key.id, limit=limit, before=before)
     cursor = None if more is None else _cursor(more)
     link = None if cursor is None else f"/v1/jobs?{urlencode({'limit': limit, 'cursor': cursor})}"
     return JSONResponse(
-        {"jobs": [job_view(j) for j in jobs], "next": link, "next_cursor": cursor},
+        {"jobs": [runner.view(j) for j in jobs], "next": link, "next_cursor": cursor},
         headers={} if link is None else {"Link": f'<{link}>; rel="next"'},
     )
 
@@ -284,7 +286,7 @@ async def list_jobs(request: Request) -> Response:
 @router.get("/v1/jobs/{job_id}", tags=["jobs"])
 async def get_job(request: Request, job_id: str) -> Response:
     key = await key_of(request)
-    return JSONResponse(job_view(await own_job(request, job_id, key)))
+    return JSONResponse(service_of(request).runner.view(await own_job(request, job_id, key)))
 
 
 def _states(value: str | None) -> frozenset[str] | None:
@@ -363,7 +365,7 @@ async def events(request: Request, job_id: str) -> Response:
             if current.status in FINISHED:
                 yield _sse(current.status, job_view(current))
                 return
-            yield _sse("progress", job_view(current))
+            yield _sse("progress", service.runner.view(current))
             while True:
                 try:
                     event = await asyncio.wait_for(queue.get(), _KEEPALIVE_S)
