@@ -37,7 +37,8 @@ async def _event_with(client: httpx.AsyncClient, path: str, want: Any) -> dict[s
 
 async def test_rows_held_by_a_slow_server_show_as_waiting_not_as_an_eta(tmp_path: Path) -> None:
     async with mail_world() as world:
-        flags = [*world.engine_flags(), "--timeout", "90", "--slow-after", "0.2"]
+        flags = [*world.engine_flags(), "--timeout", "90", "--slow-after", "0.2",
+                 "--cache", str(tmp_path / "cache.sqlite3")]  # fmt: skip
         async with serving(tmp_path / "data", flags) as server:
             key = await make_key(tmp_path / "data", "k")
             async with server.client(key) as c:
