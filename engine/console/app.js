@@ -3,7 +3,7 @@
 import { ApiFailure, loadSession, signIn, signOut } from "./api.js";
 import { mountCheck } from "./check.js";
 import { byId } from "./dom.js";
-import { hideJobs, openJobNext, showJobs } from "./jobs.js";
+import { hideJobs, mountJobs, openJobNext, showJobs } from "./jobs.js";
 import { mountKeys, showKeys } from "./keys.js";
 import { mountUpload } from "./upload.js";
 
@@ -88,6 +88,7 @@ function mountSignIn() {
 async function main() {
   mountSignIn();
   mountCheck();
+  mountJobs();
   mountKeys();
   mountUpload({
     onStarted(job) {

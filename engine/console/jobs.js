@@ -5,17 +5,20 @@
 import { ApiFailure, getJson, loadSession, request } from "./api.js";
 import { barChart } from "./chart.js";
 import { announce, byId, clear, h, twoStepButton } from "./dom.js";
-import { STATES, count, duration, ms, rate, when } from "./format.js";
+import { STATES, count, duration, ms, plural, rate, when } from "./format.js";
 
 const FINISHED = new Set(["completed", "failed", "cancelled"]);
 const EVENTS = ["progress", "started", "completed", "failed", "cancelled", "deleted"];
 // A browser opens at most six HTTP/1.1 connections to one origin: leave room for the rest.
 const MAX_STREAMS = 4;
 const FIRST_RESULTS = 20;
+// Jobs a page: the newest first; older pages come on asking (the list's `next` link).
+const PAGE = 25;
 
 const jobs = new Map(); // id -> {job, row, details, stream, open}
 let visible = false;
 let openAfterLoad = null;
+let olderPage = null; // the link to the next page of older jobs, or null
 
 function jobName(job) {
   const meta = job.metadata;
@@ -39,7 +42,14 @@ function eta(job) {
   if (job.status === "completed") return "done";
   if (job.status === "queued") return "waiting";
   if (job.status !== "running") return "—";
+  // Rows held by slow servers: the rate of the rows done says nothing of when they end.
+  if (job.waiting > 0) return `waiting on ${plural(job.waiting, "slow address", "slow addresses")}`;
   return job.eta_s === null || job.eta_s === undefined ? "…" : duration(job.eta_s);
+}
+
+function etaHint(job) {
+  if (job.status !== "running" || !(job.waiting > 0) || job.waiting_at_most_s == null) return null;
+  return `at most ${duration(job.waiting_at_most_s)} more for them (the time limit per address)`;
 }
 
 function progressBar(job) {
@@ -97,7 +107,7 @@ function renderRow(entry) {
     cell("Progress", progressBar(job)),
     cell("Results by state", stateCounts(job)),
     cell("Rate", h("span", { class: "num", text: rate(jobRate(job)) })),
-    cell("ETA", h("span", { class: "num eta", text: eta(job) })),
+    cell("ETA", h("span", { class: "num eta", text: eta(job), title: etaHint(job) })),
     h("td", {}, actions),
   );
   if (entry.row) entry.row.replaceWith(row);
@@ -132,7 +142,7 @@ function remove(id) {
   entry.row.remove();
   if (entry.details) entry.details.remove();
   jobs.delete(id);
-  byId("jobs-empty").hidden = jobs.size > 0;
+  byId("jobs-empty").hidden = jobs.size > 0 || Boolean(olderPage);
 }
 
 // -- live progress -------------------------------------------------------------------------
@@ -347,22 +357,59 @@ function deliveryTable(job, deliveries) {
 
 // -- the page ------------------------------------------------------------------------------
 
-export async function showJobs() {
-  visible = true;
+function addRows(list) {
   const body = byId("jobs-body");
+  let added = 0;
+  for (const job of list) {
+    if (jobs.has(job.id)) continue; // a job made since the first page shifts the pages by one
+    const entry = { job, row: null, details: null, stream: null, open: false, parts: null, shown: 0, reading: false };
+    jobs.set(job.id, entry);
+    body.append(renderRow(entry));
+    added += 1;
+  }
+  byId("jobs-empty").hidden = jobs.size > 0 || Boolean(olderPage);
+  byId("jobs-table").hidden = jobs.size === 0;
+  return added;
+}
+
+function setOlder(link) {
+  olderPage = link || null;
+  byId("jobs-more").hidden = !olderPage;
+  byId("jobs-empty").hidden = jobs.size > 0 || Boolean(olderPage);
+}
+
+async function showOlder() {
+  const button = byId("jobs-more");
+  if (!olderPage || button.disabled) return;
+  button.disabled = true;
   byId("jobs-error").textContent = "";
   try {
-    const { jobs: list } = await getJson("/v1/jobs");
+    const page = await getJson(olderPage);
+    const added = addRows(page.jobs);
+    setOlder(page.next);
+    startStreams();
+    announce(`${added} older ${added === 1 ? "job" : "jobs"} shown`);
+  } catch (err) {
+    byId("jobs-error").textContent = err instanceof ApiFailure ? err.message : String(err);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+export function mountJobs() {
+  byId("jobs-more").addEventListener("click", showOlder);
+}
+
+export async function showJobs() {
+  visible = true;
+  byId("jobs-error").textContent = "";
+  try {
+    const page = await getJson(`/v1/jobs?limit=${PAGE}`);
     for (const entry of jobs.values()) closeStream(entry);
     jobs.clear();
-    clear(body);
-    for (const job of list) {
-      const entry = { job, row: null, details: null, stream: null, open: false, parts: null, shown: 0, reading: false };
-      jobs.set(job.id, entry);
-      body.append(renderRow(entry));
-    }
-    byId("jobs-empty").hidden = list.length > 0;
-    byId("jobs-table").hidden = list.length === 0;
+    clear(byId("jobs-body"));
+    addRows(page.jobs);
+    setOlder(page.next);
     startStreams();
     const wanted = openAfterLoad && jobs.get(openAfterLoad);
     openAfterLoad = null;

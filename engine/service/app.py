@@ -7,7 +7,6 @@ server-sent events; bodies are parsed by hand (web.py) so every refusal can say 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from types import ModuleType
@@ -18,7 +17,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from engine.service.routes import console, jobs, keys, native, ops
+from engine.service.routes import (
+    byteplant,
+    console,
+    emailable,
+    jobs,
+    keys,
+    kickbox,
+    mailvalid,
+    native,
+    ops,
+    reacher,
+)
 from engine.service.runtime import Service
 from engine.service.web import ApiError, BodyTooLarge, Gate
 
@@ -37,18 +47,8 @@ def native_error(err: ApiError) -> Response:
     )
 
 
-FACES = ("kickbox", "emailable", "byteplant", "mailvalid", "reacher")
-
-
-def _faces() -> list[ModuleType]:
-    """The face route modules whose vendor mappers are installed."""
-    found = []
-    for name in FACES:
-        try:
-            found.append(importlib.import_module(f"engine.service.routes.{name}"))
-        except ImportError as exc:
-            log.warning("the %s face is not available: %s", name, exc)
-    return found
+# The vendor faces, each under its own prefix with its own error habit.
+FACES: tuple[ModuleType, ...] = (kickbox, emailable, byteplant, mailvalid, reacher)
 
 
 def create_app(service: Service, *, manage_service: bool = True) -> FastAPI:
@@ -72,9 +72,8 @@ def create_app(service: Service, *, manage_service: bool = True) -> FastAPI:
         openapi_url=None,
     )
     app.state.service = service
-    faces = _faces()
-    renderers: list[tuple[str, ErrorRenderer]] = [(f.PREFIX, f.render_error) for f in faces]
-    for module in (ops, native, jobs, keys, *faces, console):
+    renderers: list[tuple[str, ErrorRenderer]] = [(f.PREFIX, f.render_error) for f in FACES]
+    for module in (ops, native, jobs, keys, *FACES, console):
         app.include_router(module.router)
         register = getattr(module, "register", None)
         if register is not None:

@@ -69,6 +69,13 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "--verify-wait", type=float, default=30.0, help="seconds a check waits by default (30)"
     )
     s.add_argument(
+        "--slow-after",
+        type=float,
+        default=5.0,
+        help="seconds a check may take, with no row of its job settling, before the job "
+        "shows it as waiting on a slow server instead of an ETA (5)",
+    )
+    s.add_argument(
         "--allow-private-callbacks",
         action="store_true",
         help="let webhooks reach private and loopback addresses (refused by default)",
@@ -119,6 +126,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         verify_wait_s=args.verify_wait,
         allow_private_callbacks=args.allow_private_callbacks,
         webhook_backoff_s=backoff,
+        slow_after_s=args.slow_after,
     )
 
 

@@ -13,12 +13,14 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from engine.model import Result, State
 from engine.ordered import check_many
 from engine.output import jsonl_line
 from engine.service.events import Event, JobEvents
+from engine.service.faces._batch import BatchFacts
 from engine.service.store import (
     CANCELLED,
     COMPLETED,
@@ -26,6 +28,7 @@ from engine.service.store import (
     RUNNING,
     JobRecord,
     Store,
+    job_number,
 )
 
 log = logging.getLogger(__name__)
@@ -41,12 +44,32 @@ def empty_counts() -> dict[str, dict[str, int]]:
     return {"state": {s.value: 0 for s in State}, "reason": {}}
 
 
-def job_view(job: JobRecord, *, now: float | None = None) -> dict[str, Any]:
-    """The job as the native API shows it."""
+@dataclass(frozen=True, slots=True)
+class Flight:
+    """What a running job is waiting for right now, beyond what its rows settled say."""
+
+    # Checks in flight for longer than Settings.slow_after_s, while no row settled for as long:
+    # slow servers (a tarpit, greylisting, a held reply) the rate of the rows done says nothing of.
+    waiting: int = 0
+    waiting_at_most_s: float | None = None  # what the per-address budget still allows them
+
+
+def job_view(
+    job: JobRecord, *, now: float | None = None, flight: Flight | None = None
+) -> dict[str, Any]:
+    """The job as the native API shows it.
+
+    `eta_s` comes from the rate of the rows done; while rows wait on slow servers that rate
+    means nothing, so `eta_s` is null and `waiting` counts them (`waiting_at_most_s`: the most
+    the per-address budget lets them take).
+    """
     now = time.time() if now is None else now
     counts = job.counts or empty_counts()
+    waiting = flight.waiting if flight is not None and job.status == RUNNING else 0
     eta: float | None = None
-    if job.status == RUNNING and job.started and job.processed:
+    if waiting:
+        eta = None
+    elif job.status == RUNNING and job.started and job.processed:
         rate = job.processed / max(now - job.started, 1e-6)
         eta = round((job.total - job.processed) / rate, 1) if rate > 0 else None
     elif job.status == COMPLETED:
@@ -60,6 +83,8 @@ def job_view(job: JobRecord, *, now: float | None = None) -> dict[str, Any]:
         "counts": dict(counts.get("state", {})),
         "reasons": dict(counts.get("reason", {})),
         "eta_s": eta,
+        "waiting": waiting,
+        "waiting_at_most_s": flight.waiting_at_most_s if waiting and flight else None,
         "created_at": job.created,
         "started_at": job.started,
         "finished_at": job.finished,
@@ -67,6 +92,24 @@ def job_view(job: JobRecord, *, now: float | None = None) -> dict[str, Any]:
         "callback_url": job.callback_url,
         "error": job.error,
     }
+
+
+def batch_facts(job: JobRecord) -> BatchFacts:
+    """The job as the vendor faces map it (their ids are integers: job_number())."""
+    meta = job.metadata if isinstance(job.metadata, dict) else {}
+    name = meta.get("file")
+    return BatchFacts(
+        number=job_number(job.id),
+        status=job.status,
+        total=job.total,
+        processed=job.processed,
+        states=dict(job.counts.get("state", {})),
+        created=job.created,
+        started=job.started,
+        finished=job.finished,
+        error=job.error,
+        name=name if isinstance(name, str) else None,
+    )
 
 
 class JobRunner:
@@ -83,8 +126,13 @@ class JobRunner:
         max_running: int,
         progress_every_s: float,
         event_every_s: float,
+        slow_after_s: float = 5.0,
+        budget_s: float = 120.0,
         on_row: Callable[[Result], None] = lambda r: None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`slow_after_s`: how long a check may be in flight, with no row settling, before
+        the job counts it as waiting; `budget_s`: the engine's time limit for one address."""
         self._store = store
         self._check = check
         self._events = events
@@ -93,8 +141,29 @@ class JobRunner:
         self._slots = asyncio.Semaphore(max_running)
         self._progress_every_s = progress_every_s
         self._event_every_s = event_every_s
+        self._slow_after_s = slow_after_s
+        self._budget_s = budget_s
         self._on_row = on_row
+        self._clock = clock
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._flights: dict[str, _InFlight] = {}
+
+    def flight(self, job_id: str) -> Flight | None:
+        """What the job, if running here, waits for now (None when it is not running here)."""
+        live = self._flights.get(job_id)
+        if live is None:
+            return None
+        now = self._clock()
+        if now - live.last_settled < self._slow_after_s:
+            return Flight()
+        ages = [now - t for t in live.started.values() if now - t >= self._slow_after_s]
+        if not ages:
+            return Flight()
+        return Flight(len(ages), round(max(0.0, self._budget_s - min(ages)), 1))
+
+    def view(self, job: JobRecord) -> dict[str, Any]:
+        """job_view() with what the job waits for, when it runs here."""
+        return job_view(job, flight=self.flight(job.id))
 
     async def resume(self) -> int:
         """Queue the jobs a previous process left unfinished; returns how many."""
@@ -149,7 +218,7 @@ class JobRunner:
         job = await self._store.job(job_id)
         if job is None:
             return
-        self._events.publish(job_id, Event(status, job_view(job)))
+        self._events.publish(job_id, Event(status, self.view(job)))
         if status in (COMPLETED, FAILED):
             await self._notify(job, "job." + status)
 
@@ -160,13 +229,15 @@ class JobRunner:
         if fresh is None:
             return
         job = fresh
-        self._events.publish(job.id, Event("started", job_view(job)))
+        self._events.publish(job.id, Event("started", self.view(job)))
         if first_start:
             await self._notify(job, "job.started")
         counts = job.counts if job.counts.get("state") else empty_counts()
         processed = job.processed
         settled: list[tuple[int, str]] = []
         last_flush = last_event = last_hook = time.monotonic()
+        live = self._flights[job.id] = _InFlight(self._clock())
+        announced_waiting = 0
 
         async def flush() -> None:
             nonlocal settled
@@ -175,7 +246,7 @@ class JobRunner:
                 await self._store.settle(job.id, batch, processed, counts)
 
         async def tick(now: float) -> None:
-            nonlocal last_flush, last_event, last_hook
+            nonlocal last_flush, last_event, last_hook, announced_waiting
             await flush()
             last_flush = now
             if now - last_event >= self._event_every_s or now - last_hook >= (
@@ -185,21 +256,33 @@ class JobRunner:
                 if current is not None:
                     if now - last_event >= self._event_every_s:
                         last_event = now
-                        self._events.publish(job.id, Event("progress", job_view(current)))
+                        view = self.view(current)
+                        announced_waiting = int(view["waiting"])
+                        self._events.publish(job.id, Event("progress", view))
                     if now - last_hook >= self._progress_every_s:
                         last_hook = now
                         await self._notify(current, "job.progress")
 
+        async def timed(item: tuple[int, str]) -> Result:
+            live.started[item[0]] = self._clock()
+            try:
+                return await self._check(item[1])
+            finally:
+                live.started.pop(item[0], None)
+
         rows = self._store.pending_rows(job.id)
-        results = check_many(rows, lambda item: self._check(item[1]), window=self._window)
+        results = check_many(rows, timed, window=self._window)
         next_row = asyncio.ensure_future(results.__anext__())
         try:
             while True:
                 # One slow row (a tarpit, a held reply) must not freeze the job's progress:
-                # what settled before it is stored and announced while it is awaited.
+                # what settled before it is stored and announced while it is awaited, and so
+                # is a change in how many rows wait on slow servers.
                 done, _ = await asyncio.wait({next_row}, timeout=_FLUSH_S)
                 if not done:
-                    if settled or last_event < last_flush:  # stored but not yet announced
+                    flight = self.flight(job.id)
+                    waiting = flight.waiting if flight is not None else 0
+                    if settled or last_event < last_flush or waiting != announced_waiting:
                         await tick(time.monotonic())
                     continue
                 try:
@@ -207,6 +290,7 @@ class JobRunner:
                 except StopAsyncIteration:
                     break
                 next_row = asyncio.ensure_future(results.__anext__())
+                live.last_settled = self._clock()
                 settled.append((idx, jsonl_line(result)))
                 processed += 1
                 _count(counts, result)
@@ -215,6 +299,7 @@ class JobRunner:
                 if len(settled) >= _FLUSH_ROWS or now - last_flush >= _FLUSH_S:
                     await tick(now)
         finally:
+            self._flights.pop(job.id, None)
             if not next_row.done():
                 next_row.cancel()
                 with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
@@ -222,6 +307,16 @@ class JobRunner:
             await results.aclose()  # type: ignore[attr-defined]
         await flush()
         await self._finish(job.id, COMPLETED)
+
+
+class _InFlight:
+    """A running job's checks in flight (row index -> when it started) and its last settle."""
+
+    __slots__ = ("last_settled", "started")
+
+    def __init__(self, now: float) -> None:
+        self.started: dict[int, float] = {}
+        self.last_settled = now
 
 
 def _count(counts: dict[str, dict[str, int]], result: Result) -> None:

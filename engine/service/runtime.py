@@ -20,7 +20,7 @@ from engine.config import Config
 from engine.model import Result
 from engine.service.checks import Answer, RecentChecks
 from engine.service.events import JobEvents
-from engine.service.jobs import JobRunner, cancel_job, job_view
+from engine.service.jobs import JobRunner, cancel_job
 from engine.service.keys import KeyRing
 from engine.service.metrics import Metrics
 from engine.service.ratelimit import RateLimiter
@@ -45,7 +45,7 @@ async def _native_payload(service: Service, job: JobRecord, event: str) -> str |
     body = {
         "type": event,
         "timestamp": datetime.now(timezone.utc).isoformat(),
-        "data": job_view(job),
+        "data": service.runner.view(job),
     }
     return json.dumps(body, separators=(",", ":"))
 
@@ -104,6 +104,8 @@ class Service:
             max_running=settings.max_running_jobs,
             progress_every_s=settings.progress_every_s,
             event_every_s=settings.event_every_s,
+            slow_after_s=settings.slow_after_s,
+            budget_s=config.timeouts.budget_s,
             on_row=lambda r: self.metrics.inc("mailprobe_job_rows_total", state=r.state.value),
         )
         self.callbacks: dict[str, CallbackFormat] = {"native": NATIVE}
@@ -183,16 +185,20 @@ class Service:
         metadata: Any = None,
     ) -> JobRecord:
         """Create a job from `rows` (called on a worker thread; it may raise UploadError)."""
-        job_id = str(uuid.uuid4())
         secret = webhook_secret or (key.webhook_secret if face == "native" else None)
-        await self.store.create_job(
-            job_id=job_id,
-            key_id=key.id,
-            face=face,
-            callback_url=callback_url,
-            webhook_secret=secret,
-            metadata=metadata,
-        )
+        for _ in range(100):  # a number already taken (about 1 in 2**48 a job): a new id
+            job_id = str(uuid.uuid4())
+            if await self.store.create_job(
+                job_id=job_id,
+                key_id=key.id,
+                face=face,
+                callback_url=callback_url,
+                webhook_secret=secret,
+                metadata=metadata,
+            ):
+                break
+        else:
+            raise RuntimeError("no free job id after 100 tries")
 
         def load() -> int:
             header, items = rows()

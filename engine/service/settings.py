@@ -39,11 +39,16 @@ class Settings:
     webhook_timeout_s: float = 15.0
     progress_every_s: float = 30.0  # at most one job.progress webhook per job this often
     event_every_s: float = 0.5  # server-sent progress events per job, at most this often
+    # A check in flight this long while no row of its job settles counts as waiting on a slow
+    # server: the job then shows how many wait instead of an ETA from the rows done.
+    slow_after_s: float = 5.0
 
     def __post_init__(self) -> None:
         if self.rate_per_s <= 0 or self.burst < 1:
             raise ValueError("rate_per_s must be > 0 and burst >= 1")
         if self.window < 1 or self.max_running_jobs < 1:
             raise ValueError("window and max_running_jobs must be >= 1")
+        if self.slow_after_s <= 0:
+            raise ValueError("slow_after_s must be > 0")
         if len(self.webhook_backoff_s) < 1:
             raise ValueError("webhook_backoff_s needs at least one wait")

@@ -105,6 +105,22 @@ FINISHED = (COMPLETED, FAILED, CANCELLED)
 
 IMPORT_BATCH = 10_000  # rows per transaction while an upload is imported
 
+# Faces whose vendors number their jobs (Kickbox, Reacher) show a job as an integer: the first
+# 48 bits of its random UUID, unique among all jobs (create_job refuses a second one).
+NUMBER_BITS = 48
+
+
+def job_number(job_id: str) -> int:
+    """The job's integer id for faces whose vendors use integers (under 2**48, JSON-safe)."""
+    return int(job_id[:8] + job_id[9:13], 16)
+
+
+def _number_range(number: int) -> tuple[str, str]:
+    """The id range [low, high) of the job with this number: a prefix scan of the id index."""
+    digits = f"{number:012x}"
+    low = f"{digits[:8]}-{digits[8:]}-"
+    return low, low[:-1] + "."  # "." follows "-" in ASCII
+
 
 @dataclass(frozen=True, slots=True)
 class KeyRecord:
@@ -314,6 +330,13 @@ class Store:
 
         return await self.run(read)
 
+    async def key_by_id(self, key_id: str) -> KeyRecord | None:
+        def read(db: sqlite3.Connection) -> KeyRecord | None:
+            row = db.execute(f"SELECT {_KEY_COLUMNS} FROM keys WHERE id = ?", (key_id,)).fetchone()
+            return None if row is None else _key(row)
+
+        return await self.run(read)
+
     # -- console sessions -------------------------------------------------------------------
 
     async def add_session(self, session_hash: str, key_id: str, csrf: str, expires: float) -> None:
@@ -363,18 +386,23 @@ class Store:
         callback_url: str | None,
         webhook_secret: str | None,
         metadata: Any,
-    ) -> None:
+    ) -> bool:
+        """Write a new job; False (and nothing written) when its number is taken already."""
         now = self.clock()
         meta = None if metadata is None else json.dumps(metadata)
+        low, high = _number_range(job_number(job_id))
 
-        def write(db: sqlite3.Connection) -> None:
+        def write(db: sqlite3.Connection) -> bool:
+            if db.execute("SELECT 1 FROM jobs WHERE id >= ? AND id < ?", (low, high)).fetchone():
+                return False
             db.execute(
                 "INSERT INTO jobs (id, key_id, face, status, created, callback_url, "
                 "webhook_secret, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (job_id, key_id, face, UPLOADING, now, callback_url, webhook_secret, meta),
             )
+            return True
 
-        await self.run(write)
+        return await self.run(write)
 
     def import_rows(
         self,
@@ -425,14 +453,47 @@ class Store:
 
         return await self.run(read)
 
-    async def jobs_of(self, key_id: str, *, limit: int = 100) -> list[JobRecord]:
-        def read(db: sqlite3.Connection) -> list[JobRecord]:
+    async def job_by_number(self, number: int, key_id: str | None = None) -> JobRecord | None:
+        """The job whose job_number() is `number` (and of `key_id` when one is given)."""
+        if not 0 <= number < 1 << NUMBER_BITS:
+            return None
+        low, high = _number_range(number)
+
+        def read(db: sqlite3.Connection) -> str | None:
+            row = db.execute("SELECT id FROM jobs WHERE id >= ? AND id < ?", (low, high)).fetchone()
+            return None if row is None else str(row[0])
+
+        job_id = await self.run(read)
+        return None if job_id is None else await self.job(job_id, key_id)
+
+    async def mean_score(self, job_id: str) -> float | None:
+        """The mean score of the job's settled rows (None before any settles)."""
+
+        def read(db: sqlite3.Connection) -> float | None:
+            value = db.execute(
+                "SELECT AVG(json_extract(result, '$.score')) FROM rows "
+                "WHERE job_id = ? AND result IS NOT NULL",
+                (job_id,),
+            ).fetchone()[0]
+            return None if value is None else float(value)
+
+        return await self.run(read)
+
+    async def jobs_of(
+        self, key_id: str, *, limit: int = 100, before: int | None = None
+    ) -> tuple[list[JobRecord], int | None]:
+        """A page of the key's jobs, newest first: up to `limit` made before the job numbered
+        `before` in the store's order, and where the next page starts (None after the last)."""
+
+        def read(db: sqlite3.Connection) -> tuple[list[JobRecord], int | None]:
             rows = db.execute(
-                f"SELECT {_JOB_COLUMNS} FROM jobs WHERE key_id = ? AND status != ? "
-                "ORDER BY seq DESC LIMIT ?",
-                (key_id, UPLOADING, limit),
+                f"SELECT seq, {_JOB_COLUMNS} FROM jobs WHERE key_id = ? AND status != ? "
+                "AND seq < ? ORDER BY seq DESC LIMIT ?",
+                (key_id, UPLOADING, before if before is not None else 1 << 62, limit + 1),
             ).fetchall()
-            return [_job(r) for r in rows]
+            more = len(rows) > limit
+            rows = rows[:limit]
+            return [_job(r[1:]) for r in rows], (int(rows[-1][0]) if more else None)
 
         return await self.run(read)
 

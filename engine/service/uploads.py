@@ -6,6 +6,7 @@ is read one record at a time and memory stays flat.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from collections.abc import Iterator
@@ -80,10 +81,42 @@ def csv_rows(stream: BinaryIO, column: str | None) -> tuple[list[str] | None, Ro
     try:
         first = next(reader, None)
         second = next(reader, None) if first is not None else None
+        if first is None:
+            raise UploadError("the CSV is empty")
+        header, index, pending = _start(first, second, column)
     except csv.Error as exc:
+        _release(text)
         raise UploadError(f"cannot read the CSV: {exc}") from exc
-    if first is None:
-        raise UploadError("the CSV is empty")
+    except UploadError:
+        _release(text)
+        raise
+
+    def rows() -> Rows:
+        try:
+            for cells in pending:
+                yield _cell(cells, index), cells
+            while True:
+                try:
+                    record = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    # One malformed record still yields one row, so nothing is lost.
+                    yield f"<unreadable CSV record: {exc}>", []
+                    continue
+                cells = [printable(c) for c in record]
+                yield _cell(cells, index), cells
+        finally:
+            # The caller owns the stream and closes it; the wrapper must not outlive it open.
+            _release(text)
+
+    return header, rows()
+
+
+def _start(
+    first: list[str], second: list[str] | None, column: str | None
+) -> tuple[list[str] | None, int, list[list[str]]]:
+    """(header or None, the address column, the records read so far that are rows)."""
     first = [printable(c) for c in first]
     if second is not None:
         second = [printable(c) for c in second]
@@ -91,26 +124,17 @@ def csv_rows(stream: BinaryIO, column: str | None) -> tuple[list[str] | None, Ro
     is_header = named or not _has_at(first)
     header = first if is_header else None
     index = _pick(header, second if is_header else first, column)
+    pending = [] if is_header else [first]
+    if second is not None:
+        pending.append(second)
+    return header, index, pending
 
-    def rows() -> Rows:
-        pending = [] if is_header else [first]
-        if second is not None:
-            pending.append(second)
-        for cells in pending:
-            yield _cell(cells, index), cells
-        while True:
-            try:
-                record = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                # One malformed record still yields one row, so nothing is lost.
-                yield f"<unreadable CSV record: {exc}>", []
-                continue
-            cells = [printable(c) for c in record]
-            yield _cell(cells, index), cells
 
-    return header, rows()
+def _release(text: io.TextIOWrapper) -> None:
+    """Let go of the caller's stream without closing it (the caller closes it); a wrapper left
+    to the garbage collector would close it, and warn."""
+    with contextlib.suppress(ValueError):  # the caller closed it already
+        text.detach()
 
 
 def _cell(cells: list[str], index: int) -> str:
@@ -119,5 +143,9 @@ def _cell(cells: list[str], index: int) -> str:
 
 def plain_lines(stream: BinaryIO) -> Rows:
     """One address per line (a text/plain upload)."""
-    for line in io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape"):
-        yield printable(line.rstrip("\r\n")), None
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape")
+    try:
+        for line in text:
+            yield printable(line.rstrip("\r\n")), None
+    finally:
+        _release(text)

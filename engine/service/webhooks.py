@@ -3,7 +3,8 @@
 A delivery is written before it is sent, so a restart sends what was pending. Retrying only
 sends the same body again; no address is ever verified again for a webhook. Callback URLs go
 through the same SSRF guard as mail hosts: private and loopback addresses are refused unless
-the service is configured to allow them.
+the service is configured to allow them, when a job is made and again at each send, where the
+connection goes to the very address that was checked (pinning.py).
 """
 
 from __future__ import annotations
@@ -13,19 +14,23 @@ import contextlib
 import hashlib
 import hmac
 import logging
-import socket
 import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from engine.addresses import is_public_ip
-from engine.service.store import Delivery, Store
+import httpx
 
-if TYPE_CHECKING:
-    import httpx
+from engine.addresses import is_public_ip
+from engine.service.pinning import (
+    AddressRefused,
+    PinnedTransport,
+    Resolve,
+    system_resolve,
+    vetted_addresses,
+)
+from engine.service.store import Delivery, Store
 
 log = logging.getLogger(__name__)
 
@@ -54,27 +59,29 @@ def check_url_shape(url: object) -> str:
     return url
 
 
-async def check_url_target(url: str, *, allow_private: bool) -> None:
-    """Raise CallbackRefused unless every address the URL's host resolves to is public."""
+_PRIVATE_HINT = "; the service refuses those unless it is started with --allow-private-callbacks"
+
+
+def _allow_any(ip: str) -> bool:
+    return True
+
+
+async def check_url_target(
+    url: str, *, allow_private: bool, resolve: Resolve = system_resolve
+) -> None:
+    """Raise CallbackRefused unless every address the URL's host resolves to is public.
+
+    A check before the send; the send itself vets again and connects to what it vetted.
+    """
     check_url_shape(url)
     if allow_private:
         return
     parts = urlsplit(url)
-    host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    loop = asyncio.get_running_loop()
     try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise CallbackRefused(f"callback host {host!r} does not resolve: {exc}") from exc
-    ips = {str(info[4][0]) for info in infos}
-    private = sorted(ip for ip in ips if not is_public_ip(ip))
-    if not ips or private:
-        raise CallbackRefused(
-            f"callback host {host!r} resolves to a private or loopback address "
-            f"({', '.join(private) or 'none'}); the service refuses those unless it is started "
-            "with --allow-private-callbacks"
-        )
+        await vetted_addresses(parts.hostname or "", port, allow=is_public_ip, resolve=resolve)
+    except AddressRefused as exc:
+        raise CallbackRefused(f"callback {exc}{_PRIVATE_HINT}") from exc
 
 
 def sign_headers(
@@ -107,11 +114,17 @@ class Outbox:
         allow_private: bool,
         clock: Callable[[], float] = time.time,
         on_attempt: Callable[[str], None] = lambda outcome: None,
+        resolve: Resolve = system_resolve,
+        address_allowed: Callable[[str], bool] | None = None,
     ) -> None:
+        """`address_allowed` decides which addresses a callback may reach (public ones only,
+        or any with `allow_private`); `resolve` turns a callback's host into addresses."""
         self._store = store
         self._backoff_s = backoff_s
         self._timeout_s = timeout_s
         self._allow_private = allow_private
+        self._resolve = resolve
+        self._address_allowed = address_allowed or (_allow_any if allow_private else is_public_ip)
         self._clock = clock
         self._on_attempt = on_attempt
         self._wake = asyncio.Event()
@@ -173,10 +186,17 @@ class Outbox:
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
-            import httpx
-
+            transport = PinnedTransport(
+                allow=self._address_allowed,
+                resolve=self._resolve,
+                resolve_timeout_s=self._timeout_s,
+                trust_env=False,
+            )
             self._client = httpx.AsyncClient(
-                timeout=self._timeout_s, follow_redirects=False, trust_env=False
+                transport=transport,
+                timeout=self._timeout_s,
+                follow_redirects=False,
+                trust_env=False,
             )
         return self._client
 
@@ -187,7 +207,9 @@ class Outbox:
         retry_after: float | None = None
         final = False
         try:
-            await check_url_target(d.url, allow_private=self._allow_private)
+            # The transport resolves the host once, vets every address and connects to one of
+            # them: no second lookup for DNS rebinding to answer differently.
+            check_url_shape(d.url)
             body = d.payload.encode("utf-8")
             headers = {"Content-Type": "application/json", "User-Agent": "mailprobe-webhooks"}
             headers.update(sign_headers(d.signing, d.secret, d.event_id, body, self._clock()))
@@ -196,6 +218,8 @@ class Outbox:
             retry_after = _seconds(reply.headers.get("retry-after"))
         except CallbackRefused as exc:
             error, final = str(exc), True
+        except AddressRefused as exc:
+            error, final = f"callback {exc}{_PRIVATE_HINT if not self._allow_private else ''}", True
         except Exception as exc:  # connection refused, timeout, TLS: worth another try
             error = f"{type(exc).__name__}: {exc}"[:500]
         ms = (time.perf_counter() - start) * 1000.0

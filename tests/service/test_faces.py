@@ -13,8 +13,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("engine.service.faces.kickbox", reason="the vendor mappers are not here")
-
 from tests.service.inprocess import Running, running
 from tests.service.world import World, mail_world
 

@@ -97,7 +97,9 @@ _PATHS = st.sampled_from(
         "/kickbox/v2/verify", "/emailable/v1/verify", "/emailable/v1/batch",
         "/byteplant/api/verify", "/mailvalid/api/v1/verify", "/mailvalid/api/v1/bulk/verify",
         "/mailvalid/api/v1/bulk/{id}", "/reacher/v0/check_email", "/reacher/v1/check_email",
-        "/docs", "/openapi.json",
+        "/docs", "/openapi.json", "/kickbox/v2/verify-batch", "/kickbox/v2/verify-batch/{n}",
+        "/kickbox/v2/verify-batch/{n}/download", "/reacher/v1/bulk", "/reacher/v0/bulk",
+        "/reacher/v1/bulk/{n}", "/reacher/v1/bulk/{n}/results",
     ]
 )  # fmt: skip
 _JSON = st.recursive(
@@ -120,6 +122,8 @@ _FIELDS = st.fixed_dictionaries(
         "metadata": _JSON,
         "webhook_secret": _JSON,
         "smtp_timeout": _JSON,
+        "input": _JSON | st.lists(st.text(max_size=20), max_size=5),
+        "webhook": _JSON,
     },
 )
 _BODIES = (
@@ -156,6 +160,10 @@ _TYPES = st.sampled_from(
                 "partial",
                 "metadata",
                 "callback_url",
+                "limit",
+                "offset",
+                "expires",
+                "signature",
             ]
         ),
         st.text(max_size=12),
@@ -166,7 +174,7 @@ async def test_random_requests_never_get_a_500(
     svc: Running, method: str, path: str, body: bytes, kind: str, query: dict[str, str]
 ) -> None:
     c = svc.client
-    path = path.replace("{id}", str(uuid.uuid4()))
+    path = path.replace("{id}", str(uuid.uuid4())).replace("{n}", str(uuid.uuid4().int >> 80))
     headers = {
         "X-API-Key": svc.key,
         "Authorization": f"Bearer {svc.key}",

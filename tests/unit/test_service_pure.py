@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 
 import pytest
@@ -67,3 +68,50 @@ def test_keys_are_random_and_hashed() -> None:
     a, b = new_key(), new_key()
     assert a != b and a.startswith("mp_") and len(a) >= 40
     assert key_hash(a) != key_hash(b) and len(key_hash(a)) == 64
+
+
+def test_reading_an_upload_leaves_its_stream_open_for_its_owner() -> None:
+    import gc
+
+    from engine.service.uploads import plain_lines
+
+    for read in (
+        lambda s: list(csv_rows(s, None)[1]),
+        lambda s: list(plain_lines(s)),
+        lambda s: csv_rows(s, "nope"),
+    ):
+        stream = io.BytesIO(b"name,email\nAnn,a@x.test\n")
+        with contextlib.suppress(UploadError):
+            read(stream)
+        gc.collect()  # a wrapper left open would close the stream here (and warn)
+        assert not stream.closed
+        stream.close()
+
+
+def _running_job(processed: int, total: int, started: float) -> object:
+    from engine.service.store import JobRecord
+
+    return JobRecord(
+        id="00000000-0000-4000-8000-000000000000", key_id="k", face="native", status="running",
+        total=total, processed=processed, counts={}, created=started, started=started,
+        finished=None, callback_url=None, webhook_secret=None, metadata=None, header=None,
+        error=None,
+    )  # fmt: skip
+
+
+def test_the_eta_gives_way_to_a_waiting_count_while_rows_wait_on_slow_servers() -> None:
+    from dataclasses import replace
+
+    from engine.service.jobs import Flight, job_view
+
+    job = _running_job(297, 300, started=1000.0)
+    quick = job_view(job, now=1010.0)  # type: ignore[arg-type]
+    assert quick["eta_s"] == 0.1 and quick["waiting"] == 0
+    assert quick["waiting_at_most_s"] is None
+    # Three rows held by a slow server: the rate of the rows done says nothing of them.
+    held = job_view(job, now=1010.0, flight=Flight(3, 104.5))  # type: ignore[arg-type]
+    assert (held["eta_s"], held["waiting"], held["waiting_at_most_s"]) == (None, 3, 104.5)
+    assert job_view(job, now=1010.0, flight=Flight())["eta_s"] == 0.1  # type: ignore[arg-type]
+    done = replace(job, status="completed", processed=300, finished=1020.0)  # type: ignore[type-var]
+    finished = job_view(done, now=1030.0, flight=Flight(3, 1.0))
+    assert (finished["eta_s"], finished["waiting"]) == (0.0, 0)

@@ -39,6 +39,7 @@ from types import MappingProxyType
 from typing import Any
 
 from engine.model import Reason, Result, State
+from engine.service.faces._batch import BatchFacts, rfc3339
 
 STATES: Mapping[State, str] = MappingProxyType(
     {
@@ -179,3 +180,96 @@ def to_reacher(result: Result) -> dict[str, Any]:
             "suggestion": result.did_you_mean,
         },
     }
+
+
+# -- the bulk API (POST /v1/bulk, GET /v1/bulk/{id}, GET /v1/bulk/{id}/results) -----------------
+#
+#     Reacher field      from the job
+#     job_id             number (Reacher ids are integers)
+#     created_at         created, RFC 3339 in UTC
+#     finished_at        finished, or null while the job runs
+#     total_records      total
+#     total_processed    processed
+#     summary            counts per state as total_safe, total_risky, total_invalid, total_unknown
+#     job_status         "Running" until the job ends, then "Completed" (a cancelled or failed
+#                        job ends too: total_processed then says how far it got)
+
+
+def to_reacher_progress(batch: BatchFacts) -> dict[str, Any]:
+    """Reacher's bulk progress for one job; never raises."""
+    return {
+        "job_id": batch.number,
+        "created_at": rfc3339(batch.created, digits=6),
+        "finished_at": (
+            rfc3339(batch.finished, digits=6)
+            if batch.is_finished and batch.finished is not None
+            else None
+        ),
+        "total_records": batch.total,
+        "total_processed": batch.processed,
+        "summary": {
+            "total_safe": batch.count(State.DELIVERABLE.value),
+            "total_risky": batch.count(State.RISKY.value),
+            "total_invalid": batch.count(State.UNDELIVERABLE.value),
+            "total_unknown": batch.count(State.UNKNOWN.value),
+        },
+        "job_status": "Completed" if batch.is_finished else "Running",
+    }
+
+
+# The columns of Reacher's results CSV (v1), in its order.
+CSV_COLUMNS = (
+    "input",
+    "is_reachable",
+    "misc.is_disposable",
+    "misc.is_role_account",
+    "misc.gravatar_url",
+    "mx.accepts_mail",
+    "smtp.can_connect",
+    "smtp.has_full_inbox",
+    "smtp.is_catch_all",
+    "smtp.is_deliverable",
+    "smtp.is_disabled",
+    "syntax.is_valid_syntax",
+    "syntax.domain",
+    "syntax.username",
+    "error",
+)
+
+
+def reacher_csv_cells(result: Result) -> list[str]:
+    """One row of the results CSV: booleans as true/false, a step that failed as false with its
+    error ("SmtpError: ...") in the error column."""
+    body = to_reacher(result)
+    misc, mx, smtp, syntax = body["misc"], body["mx"], body["smtp"], body["syntax"]
+    errors = [
+        f"{part['error']['type']}: {part['error']['message']}"
+        for part in (misc, mx, smtp)
+        if "error" in part
+    ]
+    cells: list[object] = [
+        body["input"],
+        body["is_reachable"],
+        misc.get("is_disposable", False),
+        misc.get("is_role_account", False),
+        misc.get("gravatar_url"),
+        mx.get("accepts_mail", False),
+        smtp.get("can_connect_smtp", False),
+        smtp.get("has_full_inbox", False),
+        smtp.get("is_catch_all", False),
+        smtp.get("is_deliverable", False),
+        smtp.get("is_disabled", False),
+        syntax["is_valid_syntax"],
+        syntax["domain"],
+        syntax["username"],
+        "; ".join(errors) or None,
+    ]
+    return [_cell(value) for value in cells]
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -5,23 +5,29 @@ delete, webhook deliveries. A key sees only its own jobs; another key's job is a
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
+import base64
 import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import IO, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from engine.model import State, result_from_dict
+from engine.model import State
 from engine.output import CSV_FIELDS, csv_row
+from engine.service.exports import (
+    csv_stream,
+    input_cells,
+    settled_pages,
+    stored_result,
+    with_input_columns,
+)
 from engine.service.jobs import job_view, result_json_with_index
-from engine.service.runtime import Service
-from engine.service.store import FINISHED, JobRecord, KeyRecord
+from engine.service.store import FINISHED, JobRecord, KeyRecord, StoredRow
 from engine.service.uploads import UploadError, json_emails
 from engine.service.web import (
     ApiError,
@@ -37,7 +43,6 @@ from engine.service.web import (
 router = APIRouter()
 
 WHERE = "Authorization: Bearer KEY or X-API-Key: KEY"
-_PAGE = 1000
 _KEEPALIVE_S = 15.0
 
 _JOB_BODY: dict[str, Any] = {
@@ -188,17 +193,100 @@ async def create_job(request: Request) -> Response:
     )
 
 
-@router.get("/v1/jobs", tags=["jobs"])
+DEFAULT_PAGE = 100
+MAX_PAGE = 1000
+
+_LIST_PARAMETERS: dict[str, Any] = {
+    "parameters": [
+        {
+            "name": "limit",
+            "in": "query",
+            "description": f"jobs a page, 1 to {MAX_PAGE} (default {DEFAULT_PAGE})",
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+        },
+        {
+            "name": "cursor",
+            "in": "query",
+            "description": "where the page starts: the next_cursor of the page before",
+            "schema": {"type": "string"},
+        },
+        {
+            "name": "after",
+            "in": "query",
+            "description": "the same as cursor",
+            "schema": {"type": "string"},
+        },
+    ],
+    "responses": {
+        "200": {
+            "description": "A page of the key's jobs, newest first; `next` is the link to the "
+            "page after it (also in a Link header), null on the last page",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "jobs": {"type": "array", "items": {"type": "object"}},
+                            "next": {"type": ["string", "null"]},
+                            "next_cursor": {"type": ["string", "null"]},
+                        },
+                    }
+                }
+            },
+        }
+    },
+}
+
+
+def _page_size(value: str | None) -> int:
+    if value is None or value == "":
+        return DEFAULT_PAGE
+    if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE:
+        raise ApiError(400, "bad_limit", f'"limit" is a whole number from 1 to {MAX_PAGE}')
+    return int(value)
+
+
+def _cursor(position: int) -> str:
+    # Opaque to clients: where a page ends in the store's order, which deletions do not move.
+    return base64.urlsafe_b64encode(f"jobs:{position}".encode()).decode().rstrip("=")
+
+
+def _position(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _, number = text.partition(":")
+        if kind == "jobs" and number.isdigit() and len(number) < 19:
+            return int(number)
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise ApiError(400, "bad_cursor", "the cursor is not one this service gave; start again")
+
+
+@router.get(
+    "/v1/jobs", tags=["jobs"], summary="The key's jobs, a page at a time",
+    openapi_extra=_LIST_PARAMETERS,
+)  # fmt: skip
 async def list_jobs(request: Request) -> Response:
     key = await key_of(request)
-    jobs = await service_of(request).store.jobs_of(key.id)
-    return JSONResponse({"jobs": [job_view(j) for j in jobs]})
+    q = request.query_params
+    limit = _page_size(q.get("limit"))
+    given = q.get("cursor") or q.get("after")
+    before = _position(given) if given else None
+    service = service_of(request)
+    runner = service.runner
+    jobs, more = await service.store.jobs_of(key.id, limit=limit, before=before)
+    cursor = None if more is None else _cursor(more)
+    link = None if cursor is None else f"/v1/jobs?{urlencode({'limit': limit, 'cursor': cursor})}"
+    return JSONResponse(
+        {"jobs": [runner.view(j) for j in jobs], "next": link, "next_cursor": cursor},
+        headers={} if link is None else {"Link": f'<{link}>; rel="next"'},
+    )
 
 
 @router.get("/v1/jobs/{job_id}", tags=["jobs"])
 async def get_job(request: Request, job_id: str) -> Response:
     key = await key_of(request)
-    return JSONResponse(job_view(await own_job(request, job_id, key)))
+    return JSONResponse(service_of(request).runner.view(await own_job(request, job_id, key)))
 
 
 def _states(value: str | None) -> frozenset[str] | None:
@@ -213,27 +301,8 @@ def _states(value: str | None) -> frozenset[str] | None:
     return wanted
 
 
-async def settled_pages(
-    service: Service, job_id: str, states: frozenset[str] | None
-) -> AsyncIterator[list[Any]]:
-    after = -1
-    while True:
-        page = await service.store.settled_rows(job_id, after, _PAGE, states)
-        if not page:
-            return
-        after = page[-1].index
-        yield page
-        if len(page) < _PAGE:
-            return
-
-
 def csv_header(header: list[str] | None) -> list[str]:
-    names = list(CSV_FIELDS)
-    if header is not None:
-        taken = set(header)
-        names = [f"mailprobe_{n}" if n in taken else n for n in names]
-        names = list(header) + names
-    return ["index", *names]
+    return ["index", *with_input_columns(header, CSV_FIELDS, "mailprobe_")]
 
 
 @router.get("/v1/jobs/{job_id}/results", tags=["jobs"])
@@ -249,38 +318,29 @@ async def results(request: Request, job_id: str) -> Response:
     headers = {"X-Job-Status": job.status, "X-Job-Processed": str(job.processed)}
 
     async def jsonl() -> AsyncIterator[bytes]:
-        async for page in settled_pages(service, job.id, states):
+        async for page in settled_pages(service.store, job.id, states):
             yield "".join(result_json_with_index(r.index, r.result) + "\n" for r in page).encode()
 
     async def as_json() -> AsyncIterator[bytes]:
         yield b"["
         first = True
-        async for page in settled_pages(service, job.id, states):
+        async for page in settled_pages(service.store, job.id, states):
             parts = [result_json_with_index(r.index, r.result) for r in page]
             yield (("" if first else ",") + ",".join(parts)).encode()
             first = False
         yield b"]"
 
-    async def as_csv() -> AsyncIterator[bytes]:
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(csv_header(job.header))
-        width = len(job.header) if job.header is not None else 0
-        async for page in settled_pages(service, job.id, states):
-            for r in page:
-                result = result_from_dict(json.loads(r.result))
-                cells = list(r.columns or [])[:width] if job.header is not None else []
-                cells += [""] * (width - len(cells))
-                writer.writerow([str(r.index), *cells, *csv_row(result)])
-            yield buf.getvalue().encode("utf-8")
-            buf.seek(0)
-            buf.truncate()
-        if buf.tell():
-            yield buf.getvalue().encode("utf-8")
+    width = len(job.header) if job.header is not None else 0
+
+    def csv_cells(row: StoredRow) -> list[str]:
+        return [str(row.index), *input_cells(row, width), *csv_row(stored_result(row))]
 
     if fmt == "csv":
         headers["Content-Disposition"] = f'attachment; filename="{job.id}.csv"'
-        return StreamingResponse(as_csv(), media_type="text/csv; charset=utf-8", headers=headers)
+        body = csv_stream(
+            settled_pages(service.store, job.id, states), csv_header(job.header), csv_cells
+        )
+        return StreamingResponse(body, media_type="text/csv; charset=utf-8", headers=headers)
     if fmt == "json":
         return StreamingResponse(as_json(), media_type="application/json", headers=headers)
     return StreamingResponse(jsonl(), media_type="application/x-ndjson", headers=headers)
@@ -305,7 +365,7 @@ async def events(request: Request, job_id: str) -> Response:
             if current.status in FINISHED:
                 yield _sse(current.status, job_view(current))
                 return
-            yield _sse("progress", job_view(current))
+            yield _sse("progress", service.runner.view(current))
             while True:
                 try:
                     event = await asyncio.wait_for(queue.get(), _KEEPALIVE_S)
