@@ -18,11 +18,11 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import replace
 from enum import IntEnum
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import Any, BinaryIO, Protocol, TextIO
 
 from engine import doctor, options, settings
 from engine.config import Config
@@ -129,6 +129,19 @@ def _add_verify_options(v: argparse.ArgumentParser) -> None:
     v.add_argument("--resume", action="store_true", help="finish an interrupted run (needs -o)")
     v.add_argument(
         "-q", "--quiet", action="store_true", help="no progress, summary or warnings on stderr"
+    )
+    v.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="ask the SMTP questions on a Ray cluster, one worker per egress: auto, local or "
+        "HOST:PORT (pip install 'mailprobe[ray]'; see the README, Scale-out on Ray)",
+    )
+    v.add_argument(
+        "--ray-spread",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --ray: egresses that share one mail host's addresses (default 1)",
     )
 
 
@@ -289,6 +302,22 @@ class Progress:
         return "\n".join(lines)
 
 
+class OnlineRun(Protocol):
+    """How `verify` checks rows online: its own bulk run, or another engine.commands hands in
+    (the Ray run of `--ray`). Writes each result in input order; returns the summary line."""
+
+    def __call__(
+        self,
+        verifier: Verifier,
+        rows: Iterator[Row],
+        writer: Writer,
+        progress: Progress,
+        *,
+        window: int,
+        refresh: bool,
+    ) -> Coroutine[Any, Any, str]: ...
+
+
 async def _run_online(
     verifier: Verifier,
     rows: Iterator[Row],
@@ -330,7 +359,11 @@ def _resume_point(args: argparse.Namespace, journal: Journal | None) -> tuple[in
     return progress.rows, progress.offset
 
 
-def _verify(args: argparse.Namespace, environ: Mapping[str, str]) -> ExitCode:
+def _verify(
+    args: argparse.Namespace, environ: Mapping[str, str], online: OnlineRun | None = None
+) -> ExitCode:
+    if args.ray is not None and online is None:
+        raise UsageError("--ray runs through the mailprobe command (engine.commands)")
     config = config_from_args(args, environ)
     for name in settings.unknown_variables(environ):
         log.warning("%s is not a setting and is ignored (see mailprobe config show)", name)
@@ -370,10 +403,9 @@ def _verify(args: argparse.Namespace, environ: Mapping[str, str]) -> ExitCode:
                     writer.write(row, result)
                     progress.add(result)
             else:
+                run = online or _run_online
                 extra = asyncio.run(
-                    _run_online(
-                        verifier, rows, writer, progress, window=args.window, refresh=args.refresh
-                    )
+                    run(verifier, rows, writer, progress, window=args.window, refresh=args.refresh)
                 )
             writer.finish()
         finally:
@@ -440,26 +472,35 @@ def logging_to_stderr(*, verbose: int = 0, quiet: bool = False) -> Iterator[None
         root.setLevel(level_before)
 
 
-def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    online: OnlineRun | None = None,
+) -> int:
     """Entry point of the `mailprobe` command; returns the exit code.
 
-    `environ` (default os.environ) holds the MAILPROBE_* settings.
+    `environ` (default os.environ) holds the MAILPROBE_* settings; `online` replaces how
+    `verify` checks rows online (engine.commands passes the Ray run for `--ray`).
     """
     parser = build_parser()
     args = parser.parse_args(argv)
     env = os.environ if environ is None else environ
     with logging_to_stderr(verbose=args.verbose, quiet=getattr(args, "quiet", False)):
-        return _dispatch(parser, args, env)
+        return _dispatch(parser, args, env, online)
 
 
 def _dispatch(
-    parser: argparse.ArgumentParser, args: argparse.Namespace, environ: Mapping[str, str]
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    environ: Mapping[str, str],
+    online: OnlineRun | None = None,
 ) -> int:
     try:
         if args.command == "doctor":
             return doctor.run(args)
         if args.command == "verify":
-            return int(_verify(args, environ))
+            return int(_verify(args, environ, online))
         if args.command == "config":
             return int(_config_show(args, environ))
         parser.error(f"unknown command {args.command}")
