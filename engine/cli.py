@@ -362,6 +362,8 @@ def _resume_point(args: argparse.Namespace, journal: Journal | None) -> tuple[in
 def _verify(
     args: argparse.Namespace, environ: Mapping[str, str], online: OnlineRun | None = None
 ) -> ExitCode:
+    if args.ray is None and args.ray_spread != 1:
+        raise UsageError("--ray-spread needs --ray")
     if args.ray is not None and online is None:
         raise UsageError("--ray runs through the mailprobe command (engine.commands)")
     config = config_from_args(args, environ)
