@@ -51,8 +51,9 @@ def site_of(hosts: Sequence[MxHost], provider: str | None) -> Site:
 
 
 def shard_of(email: str, spread: int) -> int:
-    """The shard of an address within its site: a stable hash, so a resumed run sends the
-    address through the same egress as before (greylisting keys on the client IP)."""
+    """The shard of an address within its site: a stable hash of the address, so shards are
+    even and an address asked twice in a run goes through the same egress (greylisting keys
+    on the client IP)."""
     if spread <= 1:
         return 0
     digest = hashlib.blake2b(email.encode("utf-8", "surrogatepass"), digest_size=8).digest()
