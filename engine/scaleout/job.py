@@ -118,8 +118,8 @@ class ClusterVerifier:
         per_host = self.config.politeness.sessions_per_host
         resent = self._cluster.resent if self._cluster is not None else 0
         return (
-            f"SMTP on Ray: {len(self.egresses)} egress workers, {sessions} sessions, "
-            f"{rcpts} RCPTs; addresses per egress: {sent}; each MX host asked through at most "
+            f"SMTP on Ray: egress workers {len(self.egresses)}, sessions {sessions}, "
+            f"RCPTs {rcpts}; addresses per egress: {sent}; each MX host asked through at most "
             f"{owners} egress(es), so at most {owners * per_host} sessions at once in the "
             f"cluster; batches sent again after a worker restart: {resent}; "
             f"cache hits {checker.stats.cache_hits}"
