@@ -15,7 +15,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,dev,server,browser,pydantic,django,fastapi,flask]'
+	$(PY) -m pip install --quiet -e '.[test,dev,server,browser,pydantic,django,fastapi,flask,ray]'
 	touch $(STAMP)
 
 demo: $(STAMP)

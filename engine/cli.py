@@ -16,10 +16,10 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from enum import IntEnum
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import Any, BinaryIO, Protocol, TextIO
 
 from engine import doctor, settings
 from engine.options import (
@@ -129,6 +129,19 @@ def _add_verify_options(v: argparse.ArgumentParser) -> None:
     v.add_argument(
         "-q", "--quiet", action="store_true", help="no progress, summary or warnings on stderr"
     )
+    v.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="ask the SMTP questions on a Ray cluster, one worker per egress: auto, local or "
+        "HOST:PORT (pip install 'mailprobe[ray]'; see the README, Scale-out on Ray)",
+    )
+    v.add_argument(
+        "--ray-spread",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --ray: egresses that share one mail host's addresses (default 1)",
+    )
 
 
 def _open_input(
@@ -174,6 +187,22 @@ def _count_rows(args: argparse.Namespace) -> int | None:
     return n - 1 if args.column is not None else n
 
 
+class OnlineRun(Protocol):
+    """How `verify` checks rows online: its own bulk run, or another engine.commands hands in
+    (the Ray run of `--ray`). Writes each result in input order; returns the summary line."""
+
+    def __call__(
+        self,
+        verifier: Verifier,
+        rows: Iterator[Row],
+        writer: Writer,
+        progress: Progress,
+        *,
+        window: int,
+        refresh: bool,
+    ) -> Coroutine[Any, Any, str]: ...
+
+
 async def _run_online(
     verifier: Verifier,
     rows: Iterator[Row],
@@ -215,7 +244,13 @@ def _resume_point(args: argparse.Namespace, journal: Journal | None) -> tuple[in
     return progress.rows, progress.offset
 
 
-def _verify(args: argparse.Namespace, environ: Mapping[str, str]) -> ExitCode:
+def _verify(
+    args: argparse.Namespace, environ: Mapping[str, str], online: OnlineRun | None = None
+) -> ExitCode:
+    if args.ray is None and args.ray_spread != 1:
+        raise UsageError("--ray-spread needs --ray")
+    if args.ray is not None and online is None:
+        raise UsageError("--ray runs through the mailprobe command (engine.commands)")
     config = config_from_args(args, environ)
     for name in settings.unknown_variables(environ):
         log.warning("%s is not a setting and is ignored (see mailprobe config show)", name)
@@ -255,10 +290,9 @@ def _verify(args: argparse.Namespace, environ: Mapping[str, str]) -> ExitCode:
                     writer.write(row, result)
                     progress.add(result)
             else:
+                run = online or _run_online
                 extra = asyncio.run(
-                    _run_online(
-                        verifier, rows, writer, progress, window=args.window, refresh=args.refresh
-                    )
+                    run(verifier, rows, writer, progress, window=args.window, refresh=args.refresh)
                 )
             writer.finish()
         finally:
@@ -325,26 +359,35 @@ def logging_to_stderr(*, verbose: int = 0, quiet: bool = False) -> Iterator[None
         root.setLevel(level_before)
 
 
-def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    online: OnlineRun | None = None,
+) -> int:
     """Entry point of the `mailprobe` command; returns the exit code.
 
-    `environ` (default os.environ) holds the MAILPROBE_* settings.
+    `environ` (default os.environ) holds the MAILPROBE_* settings; `online` replaces how
+    `verify` checks rows online (engine.commands passes the Ray run for `--ray`).
     """
     parser = build_parser()
     args = parser.parse_args(argv)
     env = os.environ if environ is None else environ
     with logging_to_stderr(verbose=args.verbose, quiet=getattr(args, "quiet", False)):
-        return _dispatch(parser, args, env)
+        return _dispatch(parser, args, env, online)
 
 
 def _dispatch(
-    parser: argparse.ArgumentParser, args: argparse.Namespace, environ: Mapping[str, str]
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    environ: Mapping[str, str],
+    online: OnlineRun | None = None,
 ) -> int:
     try:
         if args.command == "doctor":
             return doctor.run(args, environ)
         if args.command == "verify":
-            return int(_verify(args, environ))
+            return int(_verify(args, environ, online))
         if args.command == "config":
             return int(_config_show(args, environ))
         parser.error(f"unknown command {args.command}")

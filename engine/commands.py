@@ -1,7 +1,8 @@
-"""The `mailprobe` command: the CLI's subcommands (engine.cli) plus the service's (`serve`, `keys`).
+"""The `mailprobe` command: the CLI's subcommands (engine.cli) plus the service's (`serve`, `keys`)
+and `verify --ray` (engine.scaleout).
 
-A rung above the faces, so the CLI itself never imports the service; the service's heavy
-libraries load only when `serve` runs.
+A rung above the faces, so the CLI itself never imports the service or the scale-out; the
+service's heavy libraries load only when `serve` runs, Ray only when `--ray` is given.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command in service_command.COMMANDS:
         return service_command.run(args)
+    if args.command == "verify" and args.ray is not None:
+        from engine.scaleout.command import online_run  # Ray itself loads only when it runs
+
+        return cli.main(argv, online=online_run(args))
     return cli.main(argv)
 
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import ipaddress
 import ssl
+import time
 import weakref
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
@@ -38,6 +39,7 @@ BLOCKED_REPLY = (
     "To request removal from this list see the list operator's site"
 )
 TOO_MANY_REPLY = "452 4.5.3 Too many recipients (AS780090)"
+RATE_REPLY = "421 4.7.0 [{peer}] Too many connections from your IP, try again later"
 ACCEPT_REPLY = "250 2.1.5 Recipient <{rcpt}> OK"
 
 
@@ -53,6 +55,7 @@ class ServerStats:
     peers: list[str] = field(default_factory=list)  # the client address of each connection
     active_by_peer: dict[str, int] = field(default_factory=dict)
     peak_by_peer: dict[str, int] = field(default_factory=dict)  # concurrent sessions per client
+    rate_refused: int = 0  # connections refused at the greeting: over the per-client rate
 
     def opened(self, peer: str = "") -> None:
         self.connections += 1
@@ -137,6 +140,10 @@ class LoopbackServer:
     def address(self) -> tuple[str, int]:
         return self.host, self.port
 
+    def admit(self, peer: str) -> str | None:
+        """None to greet a new connection from `peer`, else the reply that refuses it."""
+        return None
+
     def _keep(self, task: asyncio.Task[Any]) -> None:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -180,6 +187,16 @@ class _CountingSMTP(SMTP):
     def connection_lost(self, error: Exception | None) -> None:
         self._owner._untrack(self._raw)
         super().connection_lost(error)
+
+    async def _handle_client(self) -> None:
+        address = self.session.peer if self.session is not None else None
+        refusal = self._owner.admit(str(address[0]) if isinstance(address, tuple) else "")
+        if refusal is None:
+            await super()._handle_client()
+            return
+        await self.push(refusal)  # as Postfix's anvil does past smtpd_client_connection_rate_limit
+        if self.transport is not None:
+            self.transport.close()
 
     def data_received(self, data: bytes) -> None:
         lines = (self._pending + data).split(b"\n")
@@ -244,6 +261,8 @@ class _MailboxHandler:
         self._rcpts[envelope] = seen + 1
         key = address.casefold()
         peer = session.peer[0] if isinstance(session.peer, tuple) else "127.0.0.1"
+        if s.rcpt_delay_s:
+            await asyncio.sleep(s.rcpt_delay_s)
         if s.blocked:
             return BLOCKED_REPLY.format(peer=peer)
         if s.rcpt_per_transaction is not None and seen >= s.rcpt_per_transaction:
@@ -300,6 +319,10 @@ class MailboxServer(LoopbackServer):
         soft_error_limit / hard_error_limit / error_sleep_s: Postfix's anti-harvest defence
             (10 / 20 / 1 s there): rejected RCPTs past the soft limit are answered after a
             sleep; at the hard limit the server says 421 and hangs up.
+        rcpt_delay_s: every RCPT is answered after this pause (a slow or distant server).
+        connections_per_minute: new connections each client address may open in any
+            `rate_window_s` seconds (Postfix's smtpd_client_connection_rate_limit); past it the
+            greeting is a 421 and `stats.rate_refused` counts it. None: no limit.
     """
 
     def __init__(
@@ -323,6 +346,9 @@ class MailboxServer(LoopbackServer):
         soft_error_limit: int | None = None,
         hard_error_limit: int | None = None,
         error_sleep_s: float = 1.0,
+        rcpt_delay_s: float = 0.0,
+        connections_per_minute: int | None = None,
+        rate_window_s: float = 60.0,
     ) -> None:
         super().__init__(host, port)
         self.users = frozenset(u.casefold() for u in users)
@@ -345,7 +371,24 @@ class MailboxServer(LoopbackServer):
         self.hard_error_limit = hard_error_limit
         self.error_sleep_s = error_sleep_s
         self.hard_limit_hits = 0
+        self.rcpt_delay_s = rcpt_delay_s
+        self.connections_per_minute = connections_per_minute
+        self.rate_window_s = rate_window_s
+        self._connects: dict[str, deque[float]] = {}
         self._handler = _MailboxHandler(self) if ehlo else _HeloOnlyHandler(self)
+
+    def admit(self, peer: str) -> str | None:
+        if self.connections_per_minute is None:
+            return None
+        now = time.monotonic()
+        times = self._connects.setdefault(peer, deque())
+        while times and now - times[0] >= self.rate_window_s:
+            times.popleft()
+        if len(times) >= self.connections_per_minute:
+            self.stats.rate_refused += 1
+            return RATE_REPLY.format(peer=peer)
+        times.append(now)
+        return None
 
     async def _listen(self) -> asyncio.Server:
         loop = asyncio.get_running_loop()

@@ -63,6 +63,7 @@ LAYERS: dict[str, float] = {
     "service": 7,  # the HTTP service and its faces: above the engine, imported by nothing in it
     "integrations": 7,  # pydantic, Django, FastAPI, Flask: above the engine, like the service
     "console": 7,  # the web console's static files; the service serves them, nothing imports them
+    "scaleout": 7,  # bulk jobs on a Ray cluster: above the bulk checker and the CLI
     "commands": 8,  # the mailprobe command: the CLI's subcommands and the service's
     "__main__": 9,  # runs the command
 }
@@ -75,6 +76,7 @@ SEAMS: dict[str, set[str]] = {
     "email_validator": {"syntax"},
     "tomllib": {"settings"},
     "tomli": {"settings"},
+    "ray": {"scaleout"},
 }
 
 # Face libraries: only the faces above the engine (the service, the framework integrations) may
@@ -190,7 +192,8 @@ def test_a_face_imports_no_other_face(path: Path) -> None:
 
 # Only the command line (and the HTTP service) read settings from the environment or a file;
 # cache's default_cache_path() reads XDG_CACHE_HOME for the command's default cache location.
-READS_ENVIRONMENT = {"cli", "doctor", "settings", "options", "service", "cache"}
+# scaleout's command sets one Ray variable (RAY_USAGE_STATS_ENABLED) before Ray starts.
+READS_ENVIRONMENT = {"cli", "doctor", "settings", "options", "service", "cache", "scaleout"}
 
 
 def _reads_environment(path: Path) -> bool:
@@ -284,3 +287,55 @@ def test_an_integration_loads_its_own_framework_only(face: str, allowed: set[str
     loaded = _loaded_after(f"import engine.integrations.{face}")
     assert face in loaded
     assert loaded <= allowed
+
+
+# Ray: only engine/scaleout/cluster.py imports it, so the rest of the scale-out (its values,
+# the driver, the CLI run) loads without it, and nothing outside engine.scaleout imports that.
+SCALEOUT = ENGINE / "scaleout"
+
+
+@pytest.mark.parametrize("path", sorted(SCALEOUT.glob("*.py")), ids=lambda p: p.name)
+def test_ray_is_imported_by_the_cluster_module_only(path: Path) -> None:
+    for name in _imports(path):
+        if name.split(".")[0] == "ray":
+            assert path.name == "cluster.py", f"scaleout/{path.name} imports {name}"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ENGINE)))
+def test_only_the_command_module_imports_the_scale_out(path: Path) -> None:
+    me = _module_key(path)
+    if me in ("scaleout", "commands", "__main__"):
+        return
+    for name in _imports(path):
+        assert not name.startswith("engine.scaleout"), f"{me} imports {name}"
+
+
+def _ray_loaded_after(code: str) -> bool:
+    probe = f"{code}\nimport sys\nprint('ray' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    return out.stdout.strip().splitlines()[-1] == "True"
+
+
+def test_import_engine_and_the_scale_out_values_import_no_ray() -> None:
+    code = (
+        "import engine, engine.cli, engine.commands\n"
+        "from engine import Config, Verifier, verify\n"
+        "from engine.scaleout import ScaleOut, ClusterError, ClusterVerifier, averify_many"
+    )
+    assert not _ray_loaded_after(code)
+
+
+def test_verify_without_ray_flag_imports_no_ray(tmp_path: Path) -> None:
+    """`mailprobe verify` runs in full (offline, from a file, to a file) and Ray stays out."""
+    src = tmp_path / "in.txt"
+    src.write_text("jane@example.com\nnot-an-address\n", encoding="utf-8")
+    code = (
+        "from engine.commands import main\n"
+        f"code = main(['verify', '-q', '--offline', '-i', {str(src)!r}, "
+        f"'-o', {str(tmp_path / 'out.jsonl')!r}])\n"
+        "assert code == 0, code"
+    )
+    assert not _ray_loaded_after(code)
+    assert (tmp_path / "out.jsonl").read_text(encoding="utf-8").count("\n") == 2
