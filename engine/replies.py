@@ -8,6 +8,7 @@ reply about us, never decides the verdict (verdict.py does) and never raises.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import KW_ONLY, dataclass
@@ -146,6 +147,8 @@ def parse_enhanced(text: str) -> tuple[str | None, str]:
 _HASH_CODE = re.compile(
     r"(?:^|[\s(])#([245]\.(?:0|[1-9][0-9]{0,2})\.(?:0|[1-9][0-9]{0,2}))(?![\d.])"
 )
+# An address as replies quote it: "<jane@example.com>" or a bare "jane@example.com".
+_MAILBOX = re.compile(r"<[^<>\s]*@[^<>\s]*>|[^\s<>\"'(),;:\[\]]+@[\w-]+(?:\.[\w-]+)*")
 _URL = re.compile(r"\b(?:https?|ftp)://([^/\s?#]+)\S*", re.IGNORECASE)
 
 # Providers whose own wording is known, by the suffix of the MX host that answered.
@@ -374,6 +377,24 @@ PROVIDERS: tuple[Row, ...] = (
 
 _BATCH_RULES = frozenset({"rcpt-x.5.3", "rcpt-too-many-recipients"})
 
+_CLASSES = (0, 2, 4, 5)
+
+
+def _rows_for(stage: Stage, cls: int, with_host: bool) -> tuple[Row, ...]:
+    rows = (*PROVIDERS, *TABLE) if with_host else TABLE
+    return tuple(r for r in rows if _is_one_of(stage, r.stage) and _is_one_of(cls, r.cls))
+
+
+# The rows that can apply to a reply of each stage and class, in table order: the same first
+# match as walking the whole table, without testing rows of other stages and classes (a bulk
+# run classifies every RCPT reply). Derived from the tables above; never changed.
+_CANDIDATES: dict[tuple[Stage, int, bool], tuple[Row, ...]] = {
+    (stage, cls, with_host): _rows_for(stage, cls, with_host)
+    for stage in Stage
+    for cls in _CLASSES
+    for with_host in (False, True)
+}
+
 
 def classify(reply: Reply, *, host: str | None = None) -> Classification:
     """The Reason a reply gives and the row that decided it. Never raises.
@@ -381,8 +402,35 @@ def classify(reply: Reply, *, host: str | None = None) -> Classification:
     Args:
         host: the MX host that answered; a few providers' rows speak only for their own hosts.
     """
-    facts = _facts(reply, host)
-    for row in (*PROVIDERS, *TABLE) if facts.host else TABLE:
+    # The address a reply quotes is no evidence (a local part may well say "spam" or
+    # "unknown"): it is masked, which also lets the replies of one server to a list of
+    # addresses share one classification.
+    text = reply.text if isinstance(reply.text, str) else ""
+    if "@" in text:
+        text = _MAILBOX.sub("<@>", text)
+    code = reply.code if isinstance(reply.code, int) else 0
+    enhanced = reply.enhanced if isinstance(reply.enhanced, str) else None
+    name = host if isinstance(host, str) else None
+    try:
+        return _classify(reply.stage, code, enhanced, text, name)
+    except TypeError:  # an unhashable stage: never from our transport
+        return _walk(_facts(Reply(code, text, enhanced, reply.stage), name))
+
+
+# A pure function of its arguments, so its answers are kept (bounded) rather than worked out
+# again for each of a server's identical replies; nothing else is kept between calls.
+@functools.lru_cache(maxsize=4096)
+def _classify(
+    stage: Stage, code: int, enhanced: str | None, text: str, host: str | None
+) -> Classification:
+    return _walk(_facts(Reply(code, text, enhanced, stage), host))
+
+
+def _walk(facts: _Facts) -> Classification:
+    rows = _CANDIDATES.get((facts.stage, facts.cls, bool(facts.host)))
+    if rows is None:  # a stage that is not a Stage (never from our transport)
+        rows = (*PROVIDERS, *TABLE) if facts.host else TABLE
+    for row in rows:
         if row.matches(facts):
             return Classification(row.reason, row.name)
     return Classification(UNKNOWN, "unmatched")

@@ -302,3 +302,34 @@ def test_a_null_mx_reply_at_rcpt_is_undeliverable_not_unknown() -> None:
     row = Labelled(0, 556, "5.1.10", reply.text, None, State.UNDELIVERABLE,
                    Reason.DOMAIN_DOES_NOT_ACCEPT_MAIL, False, "RFC 7505")  # fmt: skip
     assert judge(row).state is State.UNDELIVERABLE
+
+
+def test_the_stage_and_class_index_gives_the_first_match_of_the_whole_table() -> None:
+    """classify() only tests the rows that can apply to a reply's stage and class: it must
+    decide exactly as a walk over the whole table (providers first when the host is known)."""
+    from engine.replies import _MAILBOX, _facts
+
+    replies = [(row.reply, row.host) for row in ROWS]
+    for stage in Stage:  # the same texts at every stage, with and without a host
+        replies += [(Reply(r.code, r.text, r.enhanced, stage), h) for r, h in replies[:120]]
+    replies += [(Reply(code, "odd"), None) for code in (0, 199, 250, 421, 452, 550, 600, 999)]
+    for reply, host in replies:
+        masked = Reply(reply.code, _MAILBOX.sub("<@>", reply.text), reply.enhanced, reply.stage)
+        facts = _facts(masked, host)
+        walk = (*PROVIDERS, *TABLE) if facts.host else TABLE
+        first = next((row.name for row in walk if row.matches(facts)), "unmatched")
+        assert classify(reply, host=host).rule == first, (reply, host)
+
+
+@pytest.mark.parametrize(
+    "quoted",
+    ["<spam.blocked@example.com>", "policy-denied@example.com", "<user.unknown@example.com>"],
+)
+def test_the_address_a_reply_quotes_is_no_evidence(quoted: str) -> None:
+    """A local part may say "spam", "blocked" or "unknown": only the server's own words count."""
+    unknown = Reply(550, f"{quoted}: Recipient address rejected: User unknown", "5.1.1")
+    assert classify(unknown).reason is Reason.MAILBOX_DOES_NOT_EXIST
+    accepted = Reply(250, f"{quoted} OK", "2.1.5")
+    assert classify(accepted).reason is Reason.SUCCESS
+    vague = Reply(550, f"{quoted} rejected")  # no code, no words about the mailbox
+    assert classify(vague).reason is Reason.UNKNOWN
