@@ -7,9 +7,10 @@ SQLite sees one writer. Nothing here knows a table's rows, HTTP or the engine's 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
@@ -111,6 +112,19 @@ def _migrate(db: sqlite3.Connection) -> None:
         except sqlite3.OperationalError as exc:  # another connection added it first
             if "duplicate column" not in str(exc):
                 raise
+
+
+@contextlib.contextmanager
+def transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN, then COMMIT; ROLLBACK when anything stops the block (cancellation too), so a crash
+    or a failed statement keeps all of it or none."""
+    db.execute("BEGIN")
+    try:
+        yield
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
 
 
 class Database:

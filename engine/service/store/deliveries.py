@@ -10,7 +10,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from engine.service.store.database import Database
+from engine.service.store.database import Database, transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +92,7 @@ class DeliveryQueries(Database):
         n = delivery.attempts + 1
 
         def write(db: sqlite3.Connection) -> None:
-            db.execute("BEGIN")
-            try:
+            with transaction(db):
                 db.execute(
                     "INSERT OR REPLACE INTO attempts (delivery_id, n, at, status_code, error, "
                     "duration_ms) VALUES (?, ?, ?, ?, ?, ?)",
@@ -103,10 +102,6 @@ class DeliveryQueries(Database):
                     "UPDATE deliveries SET attempts = ?, state = ?, next_at = ? WHERE id = ?",
                     (n, state, next_at, delivery.id),
                 )
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
 
         await self.run(write)
 

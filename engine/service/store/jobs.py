@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engine.service.store.database import Database, connect
+from engine.service.store.database import Database, connect, transaction
 
 # Job statuses. "uploading" is internal: a job whose rows are still being written; one left over
 # by a crash is deleted at start, since its client never got an id for it.
@@ -271,8 +271,7 @@ class JobQueries(Database):
         counts_text = json.dumps(counts)
 
         def write(db: sqlite3.Connection) -> None:
-            db.execute("BEGIN")
-            try:
+            with transaction(db):
                 db.executemany(
                     "UPDATE rows SET result = ? WHERE job_id = ? AND idx = ?",
                     [(text, job_id, idx) for idx, text in settled],
@@ -281,10 +280,6 @@ class JobQueries(Database):
                     "UPDATE jobs SET processed = ?, counts = ? WHERE id = ?",
                     (processed, counts_text, job_id),
                 )
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
 
         await self.run(write)
 
@@ -361,18 +356,12 @@ class ImportCancelled(Exception):
 def _insert_rows(db: sqlite3.Connection, batch: list[tuple[str, int, str, str | None]]) -> None:
     if not batch:
         return
-    db.execute("BEGIN")
-    try:
+    with transaction(db):
         db.executemany("INSERT INTO rows (job_id, idx, input, columns) VALUES (?, ?, ?, ?)", batch)
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
 
 
 def _delete_job(db: sqlite3.Connection, job_id: str) -> None:
-    db.execute("BEGIN")
-    try:
+    with transaction(db):
         db.execute("DELETE FROM rows WHERE job_id = ?", (job_id,))
         db.execute(
             "DELETE FROM attempts WHERE delivery_id IN "
@@ -381,7 +370,3 @@ def _delete_job(db: sqlite3.Connection, job_id: str) -> None:
         )
         db.execute("DELETE FROM deliveries WHERE job_id = ?", (job_id,))
         db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
