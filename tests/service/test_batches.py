@@ -7,17 +7,15 @@ import asyncio
 import csv
 import io
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from standardwebhooks import Webhook
 
-from tests.service.inprocess import Running, running
+from tests.service.inprocess import Running
 from tests.service.receiver import receiving
-from tests.service.world import World, mail_world
+from tests.service.world import World
 from tests.unit.service.shapes import assert_types, load
 
 EMAILS = ["user1@shop.test", "ghost@shop.test", "user2@shop.test", "not-an-address"]
@@ -25,15 +23,8 @@ STATES = ["deliverable", "undeliverable", "deliverable", "undeliverable"]
 
 
 @pytest.fixture
-async def world() -> AsyncIterator[World]:
-    async with mail_world() as w:
-        yield w
-
-
-@pytest.fixture
-async def svc(world: World, tmp_path: Path) -> AsyncIterator[Running]:
-    async with running(world, tmp_path, allow_private_callbacks=True) as r:
-        yield r
+def svc_settings() -> dict[str, Any]:
+    return {"allow_private_callbacks": True}
 
 
 async def _poll(client: httpx.AsyncClient, path: str, done: Any, **kw: Any) -> dict[str, Any]:

@@ -9,27 +9,12 @@ import io
 import json
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.service.world import USERS, Server, World, mail_world, make_key, rcpts, serving
-
-
-@pytest.fixture
-async def world() -> AsyncIterator[World]:
-    async with mail_world() as w:
-        yield w
-
-
-@pytest.fixture
-async def server(world: World, tmp_path: Path) -> AsyncIterator[Server]:
-    flags = [*world.engine_flags(), "--cache", str(tmp_path / "cache.sqlite3")]
-    async with serving(tmp_path / "data", flags) as s:
-        yield s
 
 
 async def wait_done(client: httpx.AsyncClient, job_id: str, limit_s: float = 120) -> dict[str, Any]:
