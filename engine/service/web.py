@@ -118,6 +118,14 @@ def native_key(request: Request) -> str | None:
     return bearer(request) or request.headers.get("x-api-key")
 
 
+NATIVE_WHERE = "Authorization: Bearer KEY or X-API-Key: KEY"  # where the native routes take it
+
+
+async def native_caller(request: Request) -> KeyRecord:
+    """The key of a native route's caller (or of the console's sign-in); 401/403 otherwise."""
+    return await authorize(request, native_key(request), where=NATIVE_WHERE)
+
+
 def media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 

@@ -15,17 +15,14 @@ from starlette.responses import JSONResponse, Response
 from engine.service.checks import Answer
 from engine.service.web import (
     ApiError,
-    authorize,
     fields,
-    native_key,
+    native_caller,
     seconds_field,
     service_of,
     text_field,
 )
 
 router = APIRouter()
-
-WHERE = "Authorization: Bearer KEY or X-API-Key: KEY"
 
 _VERIFY_BODY: dict[str, Any] = {
     "requestBody": {
@@ -70,7 +67,7 @@ async def _verify(request: Request, email: str | None, timeout: Any) -> Response
 
 @router.get("/v1/verify", tags=["native"], summary="Verify one address")
 async def verify_get(request: Request) -> Response:
-    await authorize(request, native_key(request), where=WHERE)
+    await native_caller(request)
     q = request.query_params
     return await _verify(request, q.get("email"), q.get("timeout"))
 
@@ -79,6 +76,6 @@ async def verify_get(request: Request) -> Response:
     "/v1/verify", tags=["native"], summary="Verify one address", openapi_extra=_VERIFY_BODY
 )
 async def verify_post(request: Request) -> Response:
-    await authorize(request, native_key(request), where=WHERE)
+    await native_caller(request)
     data = await fields(request, service_of(request).settings.max_body_bytes)
     return await _verify(request, text_field(data, "email"), data.get("timeout"))
