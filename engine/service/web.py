@@ -178,6 +178,12 @@ async def checked_callback(service: Service, url: Any) -> str | None:
     return str(url)
 
 
+def json_body(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
+    """A route's `openapi_extra` when its body is one JSON object with these properties."""
+    schema = {"type": "object", "required": required, "properties": properties}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
 def _too_large(limit: int) -> ApiError:
     return ApiError(
         413, "body_too_large", f"the body is larger than {limit} bytes; send less per request"

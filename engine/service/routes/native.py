@@ -16,6 +16,7 @@ from engine.service.checks import Answer
 from engine.service.web import (
     ApiError,
     fields,
+    json_body,
     native_caller,
     seconds_field,
     service_of,
@@ -24,23 +25,13 @@ from engine.service.web import (
 
 router = APIRouter()
 
-_VERIFY_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["email"],
-                    "properties": {
-                        "email": {"type": "string"},
-                        "timeout": {"type": "number", "description": "seconds to wait"},
-                    },
-                }
-            }
-        },
-    }
-}
+_VERIFY_BODY = json_body(
+    ["email"],
+    {
+        "email": {"type": "string"},
+        "timeout": {"type": "number", "description": "seconds to wait"},
+    },
+)
 
 
 def answer_body(answer: Answer) -> dict[str, Any]:
