@@ -1,5 +1,5 @@
-# Sourced by the install scripts of the test tiers that run Debian's own servers (tests/realmta,
-# tests/egress): installs what is missing of PACKAGES without starting any service.
+# Sourced by the install scripts of the test tiers that need Debian's packages (tests/realmta,
+# tests/egress, tests/console): installs what is missing of PACKAGES without starting any service.
 #
 # The caller sets TIER (its name in messages) and PACKAGES, may define before_install and
 # after_install (each called with the missing packages as arguments), then calls

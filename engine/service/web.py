@@ -118,6 +118,14 @@ def native_key(request: Request) -> str | None:
     return bearer(request) or request.headers.get("x-api-key")
 
 
+NATIVE_WHERE = "Authorization: Bearer KEY or X-API-Key: KEY"  # where the native routes take it
+
+
+async def native_caller(request: Request) -> KeyRecord:
+    """The key of a native route's caller (or of the console's sign-in); 401/403 otherwise."""
+    return await authorize(request, native_key(request), where=NATIVE_WHERE)
+
+
 def media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
@@ -168,6 +176,12 @@ async def checked_callback(service: Service, url: Any) -> str | None:
     except CallbackRefused as exc:
         raise ApiError(400, "bad_callback_url", str(exc)) from exc
     return str(url)
+
+
+def json_body(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
+    """A route's `openapi_extra` when its body is one JSON object with these properties."""
+    schema = {"type": "object", "required": required, "properties": properties}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 def _too_large(limit: int) -> ApiError:

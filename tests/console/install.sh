@@ -3,28 +3,9 @@
 # Debian's packages. Playwright (the `browser` extra) talks to this Chromium; it never downloads
 # a browser of its own. Idempotent and quick when they are there; run as root (CI, containers).
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../debian_packages.sh"
 
+TIER=console
 PACKAGES=(chromium chromium-driver)
 
-is_installed() {
-    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'
-}
-
-missing=()
-for pkg in "${PACKAGES[@]}"; do
-    is_installed "$pkg" || missing+=("$pkg")
-done
-if [ "${#missing[@]}" -eq 0 ]; then
-    echo "console: ${PACKAGES[*]} already installed"
-    exit 0
-fi
-
-if [ "$(id -u)" -ne 0 ]; then
-    echo "console: need root to install ${missing[*]}" >&2
-    exit 1
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
-echo "console: installed ${missing[*]}"
+install_missing_packages

@@ -3,21 +3,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from standardwebhooks import Webhook
 
-from tests.service.inprocess import Running, running
+from tests.service.inprocess import Running
+from tests.service.polling import poll
 from tests.service.receiver import receiving
-from tests.service.world import World, mail_world
+from tests.service.world import World
 from tests.unit.service.shapes import assert_types, load
 
 EMAILS = ["user1@shop.test", "ghost@shop.test", "user2@shop.test", "not-an-address"]
@@ -25,25 +23,8 @@ STATES = ["deliverable", "undeliverable", "deliverable", "undeliverable"]
 
 
 @pytest.fixture
-async def world() -> AsyncIterator[World]:
-    async with mail_world() as w:
-        yield w
-
-
-@pytest.fixture
-async def svc(world: World, tmp_path: Path) -> AsyncIterator[Running]:
-    async with running(world, tmp_path, allow_private_callbacks=True) as r:
-        yield r
-
-
-async def _poll(client: httpx.AsyncClient, path: str, done: Any, **kw: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {}
-    for _ in range(1200):
-        body = (await client.get(path, **kw)).json()
-        if done(body):
-            return body
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{path} never finished: {body}")
+def svc_settings() -> dict[str, Any]:
+    return {"allow_private_callbacks": True}
 
 
 # -- Kickbox -----------------------------------------------------------------------------------
@@ -69,7 +50,7 @@ async def test_kickbox_batch_from_csv_to_callback_and_download(svc: Running) -> 
         assert_types(made.json(), shape["submit_types"])
         number = made.json()["id"]
         path = f"/kickbox/v2/verify-batch/{number}"
-        status = await _poll(
+        status = await poll(
             c, path, lambda b: b["status"] == "completed", params={"apikey": svc.key}
         )
         await receiver.wait_for(lambda got: len(got) >= 1)
@@ -118,7 +99,7 @@ async def test_kickbox_batch_keeps_a_csv_s_columns_and_is_private_to_its_key(
     )
     number = made.json()["id"]
     path = f"/kickbox/v2/verify-batch/{number}"
-    status = await _poll(c, path, lambda b: b["status"] == "completed", params={"apikey": svc.key})
+    status = await poll(c, path, lambda b: b["status"] == "completed", params={"apikey": svc.key})
     assert status["name"].startswith("Batch API Process - ")
     text = (await c.get(httpx.URL(status["download_url"]).raw_path.decode())).text
     rows = list(csv.DictReader(io.StringIO(text)))
@@ -181,7 +162,7 @@ async def test_reacher_bulk_progress_then_results_in_json_pages_and_csv(
     number = made.json()["job_id"]
     path = f"/reacher/v1/bulk/{number}"
     # The held address keeps the job running: results are refused as Reacher refuses them.
-    running_now = await _poll(c, path, lambda b: b["total_processed"] == 4, headers=headers)
+    running_now = await poll(c, path, lambda b: b["total_processed"] == 4, headers=headers)
     assert running_now["job_status"] == "Running" and running_now["finished_at"] is None
     assert set(running_now) == set(shape["examples"]["running"])
     assert_types(running_now, shape["types"])
@@ -189,7 +170,7 @@ async def test_reacher_bulk_progress_then_results_in_json_pages_and_csv(
     assert early.status_code == 400
     assert early.json() == {"error": shape["still_running"].format(job_id=number)}
     world.slow.release.set()
-    done = await _poll(c, path, lambda b: b["job_status"] == "Completed", headers=headers)
+    done = await poll(c, path, lambda b: b["job_status"] == "Completed", headers=headers)
     assert done["total_processed"] == done["total_records"] == 5
     assert done["summary"] == {
         "total_safe": 2,

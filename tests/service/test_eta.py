@@ -11,17 +11,8 @@ from typing import Any
 
 import httpx
 
+from tests.service.polling import poll
 from tests.service.world import USERS, mail_world, make_key, serving
-
-
-async def _until(client: httpx.AsyncClient, path: str, done: Any) -> dict[str, Any]:
-    job: dict[str, Any] = {}
-    for _ in range(1200):
-        job = (await client.get(path)).json()
-        if done(job):
-            return job
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"never reached: {job}")
 
 
 async def _event_with(client: httpx.AsyncClient, path: str, want: Any) -> dict[str, Any]:
@@ -50,13 +41,13 @@ async def test_rows_held_by_a_slow_server_show_as_waiting_not_as_an_eta(tmp_path
                     _event_with(c, f"{path}/events", lambda d: d["waiting"] == 2), 60
                 )
                 assert event["processed"] == 5 and event["eta_s"] is None
-                stalled = await _until(c, path, lambda j: j["waiting"] == 2)
+                stalled = await poll(c, path, lambda j: j["waiting"] == 2)
                 assert stalled["status"] == "running" and stalled["processed"] == 5
                 assert stalled["eta_s"] is None
                 assert 0 < stalled["waiting_at_most_s"] <= 90.0
                 listed = (await c.get("/v1/jobs")).json()["jobs"][0]
                 assert listed["id"] == job_id and listed["waiting"] == 2
                 world.slow.release.set()
-                done = await _until(c, path, lambda j: j["status"] == "completed")
+                done = await poll(c, path, lambda j: j["status"] == "completed")
                 assert (done["eta_s"], done["waiting"], done["waiting_at_most_s"]) == (0.0, 0, None)
                 assert done["counts"]["unknown"] == 0  # released, not timed out

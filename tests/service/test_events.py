@@ -10,20 +10,12 @@ from typing import Any
 
 import pytest
 
-from tests.service.world import Server, World, mail_world, make_key, serving
+from tests.service.world import Server, World, make_key
 
 
 @pytest.fixture
-async def world() -> AsyncIterator[World]:
-    async with mail_world() as w:
-        yield w
-
-
-@pytest.fixture
-async def server(world: World, tmp_path: Path) -> AsyncIterator[Server]:
-    flags = [*world.engine_flags(), "--no-cache"]
-    async with serving(tmp_path / "data", flags) as s:
-        yield s
+def server_flags(world: World) -> list[str]:
+    return [*world.engine_flags(), "--no-cache"]
 
 
 async def _events(lines: AsyncIterator[str]) -> AsyncIterator[tuple[str, dict[str, Any]]]:

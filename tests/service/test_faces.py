@@ -8,25 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-
 from tests.service.inprocess import Running, running
-from tests.service.world import World, mail_world
-
-
-@pytest.fixture
-async def world() -> AsyncIterator[World]:
-    async with mail_world() as w:
-        yield w
-
-
-@pytest.fixture
-async def svc(world: World, tmp_path: Path) -> AsyncIterator[Running]:
-    async with running(world, tmp_path) as r:
-        yield r
+from tests.service.world import World
 
 
 async def test_kickbox_takes_apikey_and_answers_timeout_as_unknown(

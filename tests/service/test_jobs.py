@@ -9,36 +9,19 @@ import io
 import json
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
+from tests.service.polling import STEP_S, poll
 from tests.service.world import USERS, Server, World, mail_world, make_key, rcpts, serving
 
 
-@pytest.fixture
-async def world() -> AsyncIterator[World]:
-    async with mail_world() as w:
-        yield w
-
-
-@pytest.fixture
-async def server(world: World, tmp_path: Path) -> AsyncIterator[Server]:
-    flags = [*world.engine_flags(), "--cache", str(tmp_path / "cache.sqlite3")]
-    async with serving(tmp_path / "data", flags) as s:
-        yield s
-
-
 async def wait_done(client: httpx.AsyncClient, job_id: str, limit_s: float = 120) -> dict[str, Any]:
-    for _ in range(int(limit_s / 0.05)):
-        job = (await client.get(f"/v1/jobs/{job_id}")).json()
-        if job["status"] in ("completed", "failed", "cancelled"):
-            return dict(job)
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish: {job}")
+    finished = ("completed", "failed", "cancelled")
+    path, tries = f"/v1/jobs/{job_id}", int(limit_s / STEP_S)
+    return await poll(client, path, lambda job: job["status"] in finished, tries=tries)
 
 
 def _items(n_good: int, n_bad: int) -> list[str]:

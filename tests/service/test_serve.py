@@ -5,25 +5,9 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-
-from tests.service.world import Server, World, mail_world, make_key, rcpts, serving
-
-
-@pytest.fixture
-async def world() -> AsyncIterator[World]:
-    async with mail_world() as w:
-        yield w
-
-
-@pytest.fixture
-async def server(world: World, tmp_path: Path) -> AsyncIterator[Server]:
-    flags = [*world.engine_flags(), "--cache", str(tmp_path / "cache.sqlite3")]
-    async with serving(tmp_path / "data", flags) as s:
-        yield s
+from tests.service.world import Server, World, make_key, rcpts
 
 
 def _keys(*args: str) -> subprocess.CompletedProcess[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -13,23 +12,12 @@ from standardwebhooks import Webhook
 
 from tests.service.inprocess import running
 from tests.service.receiver import Received, receiving
-from tests.service.world import Server, World, mail_world, make_key, rcpts, serving
+from tests.service.world import Server, World, make_key, rcpts
 
 
 @pytest.fixture
-async def world() -> AsyncIterator[World]:
-    async with mail_world() as w:
-        yield w
-
-
-@pytest.fixture
-async def server(world: World, tmp_path: Path) -> AsyncIterator[Server]:
-    flags = [
-        *world.engine_flags(), "--cache", str(tmp_path / "cache.sqlite3"),
-        "--allow-private-callbacks", "--webhook-backoff", "0.05,0.1,0.1,0.1",
-    ]  # fmt: skip
-    async with serving(tmp_path / "data", flags) as s:
-        yield s
+def server_flags(server_flags: list[str]) -> list[str]:
+    return [*server_flags, "--allow-private-callbacks", "--webhook-backoff", "0.05,0.1,0.1,0.1"]
 
 
 def _event(r: Received) -> str:

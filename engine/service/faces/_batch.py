@@ -1,4 +1,5 @@
-"""What a vendor's batch (bulk job) answer is made from: a job's facts as one plain value.
+"""What a vendor's batch (bulk job) answer is made from: a job's facts as one plain value, and
+the cells of its CSV download.
 
 The faces map it to their vendors' status shapes, as they map a Result; no I/O here.
 """
@@ -53,3 +54,12 @@ def rfc3339(unix_s: float, *, digits: int) -> str:
     when = utc(unix_s)
     fraction = f"{when.microsecond:06d}"[:digits]
     return f"{when:%Y-%m-%dT%H:%M:%S}.{fraction}Z"
+
+
+def csv_cell(value: object) -> str:
+    """A value of a vendor's result as a cell of its CSV download: true/false, null empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

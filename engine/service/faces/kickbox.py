@@ -31,6 +31,7 @@ from engine.service.faces._batch import (
     QUEUED,
     RUNNING,
     BatchFacts,
+    csv_cell,
     rfc3339,
     utc,
 )
@@ -144,12 +145,4 @@ CSV_FIELDS = (
 def kickbox_csv_cells(result: Result) -> list[str]:
     """One row's CSV_FIELDS cells: booleans as true/false, null as empty."""
     body = to_kickbox(result)
-    return [_cell(body[name]) for name in CSV_FIELDS]
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+    return [csv_cell(body[name]) for name in CSV_FIELDS]

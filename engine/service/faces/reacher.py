@@ -39,7 +39,7 @@ from types import MappingProxyType
 from typing import Any
 
 from engine.model import Reason, Result, State
-from engine.service.faces._batch import BatchFacts, rfc3339
+from engine.service.faces._batch import BatchFacts, csv_cell, rfc3339
 
 STATES: Mapping[State, str] = MappingProxyType(
     {
@@ -264,12 +264,4 @@ def reacher_csv_cells(result: Result) -> list[str]:
         syntax["username"],
         "; ".join(errors) or None,
     ]
-    return [_cell(value) for value in cells]
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+    return [csv_cell(value) for value in cells]

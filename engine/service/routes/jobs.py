@@ -31,18 +31,16 @@ from engine.service.store import FINISHED, JobRecord, KeyRecord, StoredRow
 from engine.service.uploads import UploadError, json_emails
 from engine.service.web import (
     ApiError,
-    authorize,
     checked_callback,
     fields,
     media_type,
-    native_key,
+    native_caller,
     service_of,
     spool_body,
 )
 
 router = APIRouter()
 
-WHERE = "Authorization: Bearer KEY or X-API-Key: KEY"
 _KEEPALIVE_S = 15.0
 
 _JOB_BODY: dict[str, Any] = {
@@ -76,10 +74,6 @@ _JOB_BODY: dict[str, Any] = {
         },
     }
 }
-
-
-async def key_of(request: Request) -> KeyRecord:
-    return await authorize(request, native_key(request), where=WHERE)
 
 
 async def own_job(request: Request, job_id: str, key: KeyRecord) -> JobRecord:
@@ -184,7 +178,7 @@ async def _multipart(request: Request) -> tuple[dict[str, Any], IO[bytes], str |
 
 @router.post("/v1/jobs", tags=["jobs"], status_code=201, openapi_extra=_JOB_BODY)
 async def create_job(request: Request) -> Response:
-    key = await key_of(request)
+    key = await native_caller(request)
     job, _ = await create_from_request(request, key)
     return JSONResponse(
         {"id": job.id, "status": job.status, "total": job.total},
@@ -267,7 +261,7 @@ def _position(cursor: str) -> int:
     openapi_extra=_LIST_PARAMETERS,
 )  # fmt: skip
 async def list_jobs(request: Request) -> Response:
-    key = await key_of(request)
+    key = await native_caller(request)
     q = request.query_params
     limit = _page_size(q.get("limit"))
     given = q.get("cursor") or q.get("after")
@@ -285,7 +279,7 @@ async def list_jobs(request: Request) -> Response:
 
 @router.get("/v1/jobs/{job_id}", tags=["jobs"])
 async def get_job(request: Request, job_id: str) -> Response:
-    key = await key_of(request)
+    key = await native_caller(request)
     return JSONResponse(service_of(request).runner.view(await own_job(request, job_id, key)))
 
 
@@ -307,7 +301,7 @@ def csv_header(header: list[str] | None) -> list[str]:
 
 @router.get("/v1/jobs/{job_id}/results", tags=["jobs"])
 async def results(request: Request, job_id: str) -> Response:
-    key = await key_of(request)
+    key = await native_caller(request)
     job = await own_job(request, job_id, key)
     service = service_of(request)
     q = request.query_params
@@ -352,7 +346,7 @@ def _sse(kind: str, data: dict[str, Any]) -> bytes:
 
 @router.get("/v1/jobs/{job_id}/events", tags=["jobs"], summary="Server-sent events")
 async def events(request: Request, job_id: str) -> Response:
-    key = await key_of(request)
+    key = await native_caller(request)
     job = await own_job(request, job_id, key)
     service = service_of(request)
 
@@ -385,7 +379,7 @@ async def events(request: Request, job_id: str) -> Response:
 
 @router.post("/v1/jobs/{job_id}/cancel", tags=["jobs"])
 async def cancel(request: Request, job_id: str) -> Response:
-    key = await key_of(request)
+    key = await native_caller(request)
     job = await own_job(request, job_id, key)
     service = service_of(request)
     await service.cancel(job)
@@ -395,7 +389,7 @@ async def cancel(request: Request, job_id: str) -> Response:
 
 @router.delete("/v1/jobs/{job_id}", tags=["jobs"])
 async def delete(request: Request, job_id: str) -> Response:
-    key = await key_of(request)
+    key = await native_caller(request)
     job = await own_job(request, job_id, key)
     await service_of(request).delete(job)
     return JSONResponse({"id": job.id, "deleted": True})
@@ -403,12 +397,12 @@ async def delete(request: Request, job_id: str) -> Response:
 
 @router.get("/v1/jobs/{job_id}/deliveries", tags=["jobs"], summary="Webhook delivery log")
 async def deliveries(request: Request, job_id: str) -> Response:
-    key = await key_of(request)
+    key = await native_caller(request)
     job = await own_job(request, job_id, key)
     return JSONResponse({"deliveries": await service_of(request).store.deliveries_of(job.id)})
 
 
 @router.get("/v1/webhooks/secret", tags=["jobs"], summary="The key's webhook signing secret")
 async def webhook_secret(request: Request) -> Response:
-    key = await key_of(request)
+    key = await native_caller(request)
     return JSONResponse({"scheme": "standard-webhooks", "secret": key.webhook_secret})

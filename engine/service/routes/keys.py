@@ -15,11 +15,9 @@ from starlette.responses import JSONResponse, Response
 
 from engine.service.keys import KeyProblem, acreate_key, alist_keys, arevoke_key
 from engine.service.store import KeyRecord
-from engine.service.web import ApiError, authorize, fields, native_key, service_of, text_field
+from engine.service.web import ApiError, fields, native_caller, service_of, text_field
 
 router = APIRouter()
-
-WHERE = "Authorization: Bearer KEY or X-API-Key: KEY"
 
 
 def key_view(record: KeyRecord, me: KeyRecord) -> dict[str, Any]:
@@ -44,14 +42,14 @@ def _admin(key: KeyRecord) -> None:
 
 @router.get("/v1/keys", tags=["keys"], summary="API keys (all for an admin key, else itself)")
 async def list_keys(request: Request) -> Response:
-    me = await authorize(request, native_key(request), where=WHERE)
+    me = await native_caller(request)
     records = await alist_keys(service_of(request).store) if me.admin else [me]
     return JSONResponse({"keys": [key_view(r, me) for r in records], "admin": me.admin})
 
 
 @router.post("/v1/keys", tags=["keys"], status_code=201, summary="Make a key (admin)")
 async def create(request: Request) -> Response:
-    me = await authorize(request, native_key(request), where=WHERE)
+    me = await native_caller(request)
     _admin(me)
     data = await fields(request, service_of(request).settings.max_body_bytes, what="a key")
     name = text_field(data, "name", required=True)
@@ -72,7 +70,7 @@ async def create(request: Request) -> Response:
 
 @router.delete("/v1/keys/{key_id}", tags=["keys"], summary="Revoke a key (admin)")
 async def revoke(request: Request, key_id: str) -> Response:
-    me = await authorize(request, native_key(request), where=WHERE)
+    me = await native_caller(request)
     _admin(me)
     try:
         await arevoke_key(service_of(request).store, key_id)

@@ -15,9 +15,9 @@ from starlette.responses import JSONResponse, Response
 from engine.service.checks import Answer
 from engine.service.web import (
     ApiError,
-    authorize,
     fields,
-    native_key,
+    json_body,
+    native_caller,
     seconds_field,
     service_of,
     text_field,
@@ -25,25 +25,13 @@ from engine.service.web import (
 
 router = APIRouter()
 
-WHERE = "Authorization: Bearer KEY or X-API-Key: KEY"
-
-_VERIFY_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["email"],
-                    "properties": {
-                        "email": {"type": "string"},
-                        "timeout": {"type": "number", "description": "seconds to wait"},
-                    },
-                }
-            }
-        },
-    }
-}
+_VERIFY_BODY = json_body(
+    ["email"],
+    {
+        "email": {"type": "string"},
+        "timeout": {"type": "number", "description": "seconds to wait"},
+    },
+)
 
 
 def answer_body(answer: Answer) -> dict[str, Any]:
@@ -70,7 +58,7 @@ async def _verify(request: Request, email: str | None, timeout: Any) -> Response
 
 @router.get("/v1/verify", tags=["native"], summary="Verify one address")
 async def verify_get(request: Request) -> Response:
-    await authorize(request, native_key(request), where=WHERE)
+    await native_caller(request)
     q = request.query_params
     return await _verify(request, q.get("email"), q.get("timeout"))
 
@@ -79,6 +67,6 @@ async def verify_get(request: Request) -> Response:
     "/v1/verify", tags=["native"], summary="Verify one address", openapi_extra=_VERIFY_BODY
 )
 async def verify_post(request: Request) -> Response:
-    await authorize(request, native_key(request), where=WHERE)
+    await native_caller(request)
     data = await fields(request, service_of(request).settings.max_body_bytes)
     return await _verify(request, text_field(data, "email"), data.get("timeout"))

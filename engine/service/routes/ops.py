@@ -10,11 +10,9 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
-from engine.service.web import authorize, native_key, service_of
+from engine.service.web import NATIVE_WHERE, authorize, native_caller, native_key, service_of
 
 router = APIRouter()
-
-_WHERE = "Authorization: Bearer KEY or X-API-Key: KEY"
 
 
 @router.get("/healthz", tags=["ops"], summary="Liveness; needs no key")
@@ -24,13 +22,13 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/version", tags=["ops"])
 async def version(request: Request) -> dict[str, str]:
-    await authorize(request, native_key(request), where=_WHERE)
+    await native_caller(request)
     return {"version": request.app.version, "name": "mailprobe"}
 
 
 @router.get("/metrics", tags=["ops"], summary="Prometheus text format")
 async def metrics(request: Request) -> Response:
-    await authorize(request, native_key(request), where=_WHERE)
+    await native_caller(request)
     service = service_of(request)
     jobs = await service.store.job_status_counts()
     gauges = [
@@ -54,7 +52,7 @@ def _docs_key(request: Request) -> str | None:
 
 @router.get("/openapi.json", include_in_schema=False)
 async def openapi(request: Request) -> Response:
-    await authorize(request, _docs_key(request), where=_WHERE + " or ?api_key=KEY")
+    await authorize(request, _docs_key(request), where=NATIVE_WHERE + " or ?api_key=KEY")
     return JSONResponse(request.app.openapi())
 
 

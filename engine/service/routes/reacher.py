@@ -26,31 +26,18 @@ from engine.service.faces.reacher import (
 from engine.service.jobs import batch_facts
 from engine.service.store import JobRecord, KeyRecord, StoredRow
 from engine.service.uploads import UploadError, json_emails
-from engine.service.web import ApiError, authorize, fields, service_of, text_field
+from engine.service.web import ApiError, authorize, fields, json_body, service_of, text_field
 
 PREFIX = "/reacher"
 router = APIRouter(prefix=PREFIX, tags=["reacher"])
 
-_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["to_email"],
-                    "properties": {
-                        "to_email": {"type": "string"},
-                        "smtp_timeout": {
-                            "type": "object",
-                            "properties": {"secs": {"type": "integer"}},
-                        },
-                    },
-                }
-            }
-        },
-    }
-}
+_BODY = json_body(
+    ["to_email"],
+    {
+        "to_email": {"type": "string"},
+        "smtp_timeout": {"type": "object", "properties": {"secs": {"type": "integer"}}},
+    },
+)
 
 
 def render_error(err: ApiError) -> Response:
@@ -107,20 +94,7 @@ async def check_v1(request: Request) -> Response:
 PAGE_SIZE = 50  # Reacher's default page of JSON results
 MAX_PAGE_SIZE = 10_000
 
-_BULK_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["input"],
-                    "properties": {"input": {"type": "array", "items": {"type": "string"}}},
-                }
-            }
-        },
-    }
-}
+_BULK_BODY = json_body(["input"], {"input": {"type": "array", "items": {"type": "string"}}})
 
 
 @router.post("/v0/bulk", summary="Reacher: start a bulk job", openapi_extra=_BULK_BODY)
