@@ -12,9 +12,8 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from engine.addresses import is_public_ip
 from engine.cache import ResultCache
@@ -27,6 +26,7 @@ from engine.errors import (
     SmtpError,
     SmtpProtocolError,
 )
+from engine.groupwatch import Abandoned, unless_all_end
 from engine.hostqueue import HostQueue, Job
 from engine.model import ProbeOutcome, Reason, Reply, Result, Stage, Timings
 from engine.pipeline import (
@@ -57,7 +57,6 @@ _LINGER_S = 0.05
 _CATCH_ALL_TTL_S = 7 * 86400.0  # a domain's catch-all verdict, kept in the result cache
 _CLOSE_WAIT_S = 5.0  # seconds aclose() lets sessions end with QUIT
 _BROKEN_S = 600.0  # a host that broke the protocol is not asked again for this long
-_LOOK_AGAIN_S = 0.05  # a stuck group whose addresses are not all ended yet is looked at again
 _MIN_NEXT_GROUP = 3  # a smaller group is not worth a round trip: end the session instead
 # Bounds per address and run, whatever the servers say: RCPT TO commands answered for it
 # (catch-all probes apart) and times it is put back in a queue. Past them it is settled
@@ -285,7 +284,7 @@ class BulkChecker:
                 self.stats.sessions += 1
                 await self._transactions(queue, session, taken)
             self.gates.recovered(host, queue.egress)
-        except _Abandoned:
+        except Abandoned:
             # Every address of its group reached its time limit while the server kept quiet:
             # drop the connection (no QUIT to wait for) and free the slot for the others.
             queue.target_index += 1
@@ -358,7 +357,7 @@ class BulkChecker:
             self._spawn_workers(queue)  # work left behind may want the host's other session
             last = self._is_last_group(queue, errors, len(batch), index)
             try:
-                rejected = await _unless_all_end(
+                rejected = await unless_all_end(
                     batch, self._transaction(queue, session, batch, last=last)
                 )
             finally:
@@ -682,54 +681,6 @@ class BulkChecker:
 def _broken_note(queue: HostQueue) -> str:
     said = "; ".join(note for _, note in queue.broken.values())
     return f"not asked: every mail host broke the protocol lately ({said})"
-
-
-class _Abandoned(Exception):
-    """A session's group was given up: every address in it reached its time limit."""
-
-
-async def _unless_all_end(batch: Sequence[Job], work: Coroutine[Any, Any, int]) -> int:
-    """`work`'s value; if every job of `batch` ends first (their time limits, while the server
-    keeps them waiting), `work` is cancelled and _Abandoned raised."""
-    task = asyncio.get_running_loop().create_task(work)
-    watch = _GroupWatch(batch, task)
-    try:
-        return await task
-    except asyncio.CancelledError:
-        if not watch.abandoned:
-            raise  # the worker itself is being stopped
-        raise _Abandoned from None
-    finally:
-        watch.stop()
-
-
-class _GroupWatch:
-    """One timer, at the last limit of a group's jobs, that cancels the group's transaction
-    once every job in it has ended. Holds no reference cycle: after `stop()` nothing keeps
-    the group's jobs alive."""
-
-    __slots__ = ("_batch", "_task", "_timer", "abandoned")
-
-    def __init__(self, batch: Sequence[Job], task: asyncio.Task[int]) -> None:
-        self._batch = batch
-        self._task = task
-        self.abandoned = False
-        when = max(job.expires for job in batch)
-        self._timer: asyncio.TimerHandle | None = task.get_loop().call_at(when, self._look)
-
-    def _look(self) -> None:
-        self._timer = None
-        if self._task.done():
-            return
-        if all(job.future.done() for job in self._batch):
-            self.abandoned = self._task.cancel()
-        else:  # a limit is about to be applied: look again shortly
-            self._timer = self._task.get_loop().call_later(_LOOK_AGAIN_S, self._look)
-
-    def stop(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
 
 
 async def _transaction_replies(
