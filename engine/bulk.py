@@ -40,11 +40,11 @@ from engine.pipeline import (
 )
 from engine.politeness import Gates
 from engine.progress import PROBING, RESOLVING, Progress, collapse_notes
+from engine.rcptgroups import transaction_replies
 from engine.replies import Classification, catch_all_verdict, classify
 from engine.smtp import (
     SmtpSession,
     SmtpTransport,
-    answer_or_closing,
     guard_argument,
     random_local,
 )
@@ -392,7 +392,7 @@ class BulkChecker:
         probes = self._catch_all_probes(batch)
         recipients = [p[1] for p in probes] + [j.recipient for j in batch]
         try:
-            replies = await _transaction_replies(
+            replies = await transaction_replies(
                 session, sender, recipients, smtputf8=any(j.smtputf8 for j in batch), last=last
             )
         except SmtpError:
@@ -681,32 +681,6 @@ class BulkChecker:
 def _broken_note(queue: HostQueue) -> str:
     said = "; ".join(note for _, note in queue.broken.values())
     return f"not asked: every mail host broke the protocol lately ({said})"
-
-
-async def _transaction_replies(
-    session: SmtpSession, sender: str, recipients: list[str], *, smtputf8: bool, last: bool
-) -> list[Reply]:
-    """MAIL, RCPTs and RSET; one round trip when the session can pipeline (RFC 2920).
-
-    Returns [MAIL reply, RCPT replies..., RSET reply]; only the MAIL reply if it was refused,
-    fewer RCPT replies if the server ended the session.
-    """
-    group = getattr(session, "transaction", None)
-    if group is not None:
-        replies: list[Reply] = await group(sender, recipients, smtputf8=smtputf8, last=last)
-        return replies
-    mail = await session.mail(sender, smtputf8=smtputf8)
-    if mail.code // 100 != 2:
-        return [mail]
-    out = [mail]
-    for recipient in recipients:
-        reply = await answer_or_closing(session.rcpt(recipient))
-        out.append(reply)
-        if reply.code == 421:
-            return out  # the server is closing the session
-    with contextlib.suppress(SmtpError):
-        out.append(await session.rset())
-    return out
 
 
 def _rejection_rate(queue: HostQueue) -> float:
