@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -40,7 +39,7 @@ from engine.pipeline import (
 )
 from engine.politeness import Gates
 from engine.progress import PROBING, RESOLVING, Progress, collapse_notes
-from engine.rcptgroups import transaction_replies
+from engine.rcptgroups import group_size, is_last_group, transaction_replies
 from engine.replies import Classification, catch_all_verdict, classify
 from engine.smtp import (
     SmtpSession,
@@ -57,7 +56,6 @@ _LINGER_S = 0.05
 _CATCH_ALL_TTL_S = 7 * 86400.0  # a domain's catch-all verdict, kept in the result cache
 _CLOSE_WAIT_S = 5.0  # seconds aclose() lets sessions end with QUIT
 _BROKEN_S = 600.0  # a host that broke the protocol is not asked again for this long
-_MIN_NEXT_GROUP = 3  # a smaller group is not worth a round trip: end the session instead
 # Bounds per address and run, whatever the servers say: RCPT TO commands answered for it
 # (catch-all probes apart) and times it is put back in a queue. Past them it is settled
 # unknown with the last reply as evidence, never asked again.
@@ -223,7 +221,7 @@ class BulkChecker:
         if queue.workers >= cap:
             return
         now = self.clock.monotonic()
-        group = max(1, self._group_size(queue, 0))
+        group = max(1, group_size(self.config.politeness, queue, 0))
         # Enough sessions for what waits, on top of those busy with a group already.
         wanted = max(1, queue.busy + -(-queue.due(now) // group))
         while queue.workers < min(cap, wanted):
@@ -303,42 +301,10 @@ class BulkChecker:
                 if not job.future.done() and job not in queue.jobs:
                     self._transient(queue, job, exc.reply, f"{host} [{ip}]: {exc}")
 
-    def _group_size(self, queue: HostQueue, errors: int) -> int:
-        """RCPTs for the next transaction, within the session's error budgets (0: end it).
-
-        Servers delay or disconnect after a number of rejected recipients (Postfix: every reply
-        after the 10th is delayed a second; at 20 it hangs up). A group is sized on the host's
-        rejection rate p seen so far (assumed 1/2 until measured): its rejections' mean plus
-        two standard deviations, n*p + 2*sqrt(n*p*(1-p)), must fit what is left of
-        `errors_per_session`, and even a group refused whole must fit
-        `max_errors_per_session`.
-        """
-        limits = self.config.politeness
-        soft_room = limits.errors_per_session - errors
-        hard_room = limits.max_errors_per_session - errors
-        rate = _rejection_rate(queue)
-        size = 0
-        for n in range(1, max(0, min(queue.batch, hard_room)) + 1):
-            if n * rate + 2.0 * math.sqrt(n * rate * (1.0 - rate)) > soft_room:
-                break
-            size = n
-        if size == 0 and errors == 0 and hard_room > 0:
-            size = 1  # a fresh session always asks at least one address
-        return size
-
-    def _is_last_group(self, queue: HostQueue, errors: int, size: int, index: int) -> bool:
-        """Whether the session should end after this group: the transaction cap is reached,
-        or after its expected rejections the next group would be too small to be worth a
-        round trip of its own (a new session serves those addresses better)."""
-        if index + 1 >= self.config.politeness.transactions_per_session:
-            return True
-        expected = errors + math.ceil(size * _rejection_rate(queue))
-        return self._group_size(queue, expected) < _MIN_NEXT_GROUP
-
     async def _transactions(self, queue: HostQueue, session: SmtpSession, taken: list[Job]) -> None:
         errors = 0
         for index in range(self.config.politeness.transactions_per_session):
-            size = self._group_size(queue, errors)
+            size = group_size(self.config.politeness, queue, errors)
             if size == 0 or self._closing:
                 return
             batch = queue.take(self.clock.monotonic(), size, self._needs_probe)
@@ -355,7 +321,7 @@ class BulkChecker:
                 job.step(asking)
             queue.busy += 1
             self._spawn_workers(queue)  # work left behind may want the host's other session
-            last = self._is_last_group(queue, errors, len(batch), index)
+            last = is_last_group(self.config.politeness, queue, errors, len(batch), index)
             try:
                 rejected = await unless_all_end(
                     batch, self._transaction(queue, session, batch, last=last)
@@ -681,8 +647,3 @@ class BulkChecker:
 def _broken_note(queue: HostQueue) -> str:
     said = "; ".join(note for _, note in queue.broken.values())
     return f"not asked: every mail host broke the protocol lately ({said})"
-
-
-def _rejection_rate(queue: HostQueue) -> float:
-    """The host's share of refused RCPTs so far, by Laplace's rule (1/2 before any answer)."""
-    return (queue.rejected + 1) / (queue.asked + 2)

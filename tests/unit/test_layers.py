@@ -41,7 +41,7 @@ LAYERS: dict[str, float] = {
     "cache": 3,
     "politeness": 3,
     "hostqueue": 3.8,  # the bulk checker's queues
-    "rcptgroups": 3.85,  # a bulk session's RCPT groups
+    "rcptgroups": 3.85,  # a bulk session's RCPT groups: their size, their transaction
     "groupwatch": 3.85,  # drops a session's group once all its addresses reached their limit
     "pipeline": 4,
     "pending": 4.2,  # a check running in the background
