@@ -11,11 +11,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, replace
+from typing import Any
 
 from engine.addresses import is_public_ip
 from engine.cache import ResultCache
+from engine.catchalls import CatchAlls
 from engine.clock import Clock, SystemClock
 from engine.egress import EgressPool
 from engine.errors import (
@@ -40,12 +42,11 @@ from engine.pipeline import (
 from engine.politeness import Gates
 from engine.progress import PROBING, RESOLVING, Progress, collapse_notes
 from engine.rcptgroups import group_size, is_last_group, transaction_replies
-from engine.replies import Classification, catch_all_verdict, classify
+from engine.replies import Classification, classify
 from engine.smtp import (
     SmtpSession,
     SmtpTransport,
     guard_argument,
-    random_local,
 )
 from engine.verdict import Findings, decide
 
@@ -53,7 +54,6 @@ log = logging.getLogger(__name__)
 
 # A worker with nothing due waits this long for more work before it gives its session up.
 _LINGER_S = 0.05
-_CATCH_ALL_TTL_S = 7 * 86400.0  # a domain's catch-all verdict, kept in the result cache
 _CLOSE_WAIT_S = 5.0  # seconds aclose() lets sessions end with QUIT
 _BROKEN_S = 600.0  # a host that broke the protocol is not asked again for this long
 # Bounds per address and run, whatever the servers say: RCPT TO commands answered for it
@@ -78,12 +78,6 @@ class BulkStats:
 
     def rcpts_per_session(self) -> float:
         return self.rcpts / self.sessions if self.sessions else 0.0
-
-
-@dataclass
-class _CatchAll:
-    verdict: bool | None  # None: asked, answer inconclusive
-    reply: Reply | None
 
 
 class BulkChecker:
@@ -114,11 +108,10 @@ class BulkChecker:
         # and its queue keeps it: the greylisting retry leaves by the same client IP.
         self._egresses = egresses
         self._queues: dict[tuple[str, tuple[tuple[str, str], ...]], HostQueue] = {}
-        self._catch_all: dict[str, _CatchAll] = {}
-        self._catch_all_pending: set[str] = set()
-        # Accepted addresses of a domain whose catch-all probe is still out in another session.
-        self._awaiting: dict[str, list[Callable[[], None]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._catch_alls = CatchAlls(
+            detect=self.config.detect_catch_all, cache=cache, refresh=refresh, spawn=self._spawn
+        )
         self._closing = False
         self._watchdog = Watchdog()  # every check's time limit, on one timer
 
@@ -192,8 +185,8 @@ class BulkChecker:
         )
         if egress:
             job.notes.append(f"egress {egress}")
-        if self.cache is not None and not self.refresh and job.domain not in self._catch_all:
-            await self._load_catch_all(job.domain)  # (no coroutine at all for most addresses)
+        if self._catch_alls.to_load(job.domain):
+            await self._catch_alls.load(job.domain)  # (no coroutine at all for most addresses)
         if self._too_late(queue, job):
             return await job.future
         job.step(f"waiting for a session with {targets[0][0]}")
@@ -207,13 +200,6 @@ class BulkChecker:
                 job.future.cancel()  # its time limit: the scheduler passes it over from now on
                 queue.stale += 1
 
-    async def _load_catch_all(self, domain: str) -> None:
-        if domain in self._catch_all or self.cache is None or self.refresh:
-            return
-        value = await self.cache.get_domain(domain, "catch_all")
-        if value is not None:
-            self._catch_all[domain] = _CatchAll(value == "true", None)
-
     # Workers ---------------------------------------------------------------------------
 
     def _spawn_workers(self, queue: HostQueue) -> None:
@@ -226,9 +212,13 @@ class BulkChecker:
         wanted = max(1, queue.busy + -(-queue.due(now) // group))
         while queue.workers < min(cap, wanted):
             queue.workers += 1
-            task = asyncio.ensure_future(self._worker(queue))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._worker(queue))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` in a task of its own, which aclose() waits for."""
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _worker(self, queue: HostQueue) -> None:
         try:
@@ -307,12 +297,12 @@ class BulkChecker:
             size = group_size(self.config.politeness, queue, errors)
             if size == 0 or self._closing:
                 return
-            batch = queue.take(self.clock.monotonic(), size, self._needs_probe)
+            batch = queue.take(self.clock.monotonic(), size, self._catch_alls.needs_probe)
             if not batch:
                 queue.wake.clear()
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(queue.wake.wait(), _LINGER_S)
-                batch = queue.take(self.clock.monotonic(), size, self._needs_probe)
+                batch = queue.take(self.clock.monotonic(), size, self._catch_alls.needs_probe)
                 if not batch:
                     return
             taken[:] = batch
@@ -355,14 +345,15 @@ class BulkChecker:
             sender = guard_argument(await self._egresses.sender(queue.egress))
         else:
             sender = guard_argument(await self._sender())
-        probes = self._catch_all_probes(batch)
+        probes = self._catch_alls.probes(j.domain for j in batch)
+        self.stats.catch_all_probes += len(probes)
         recipients = [p[1] for p in probes] + [j.recipient for j in batch]
         try:
             replies = await transaction_replies(
                 session, sender, recipients, smtputf8=any(j.smtputf8 for j in batch), last=last
             )
         except SmtpError:
-            self._probes_failed([domain for domain, _ in probes])
+            self._catch_alls.failed([domain for domain, _ in probes])
             raise
         mail, rcpts = replies[0], replies[1 : 1 + len(recipients)]
         closing = any(r.code == 421 for r in replies)
@@ -371,14 +362,14 @@ class BulkChecker:
             # the addresses are put back, so none waits past its time limit for that).
             self.gates.back_off(session.host, queue.egress)
         if mail.code // 100 != 2:
-            self._probes_failed([domain for domain, _ in probes])
+            self._catch_alls.failed([domain for domain, _ in probes])
             return self._mail_refused(queue, session, batch, mail)
         self.stats.rcpts += len(rcpts)
         errors = 0
         for (domain, _), reply in zip(probes, rcpts, strict=False):
-            self._record_catch_all(domain, reply, session.host)
+            self._catch_alls.record(domain, reply, session.host)
             errors += reply.code >= 400
-        self._probes_failed([domain for domain, _ in probes[len(rcpts) :]])
+        self._catch_alls.failed([domain for domain, _ in probes[len(rcpts) :]])
         accepted = 0
         for position, (job, reply) in enumerate(zip(batch, rcpts[len(probes) :], strict=False)):
             errors += reply.code >= 400
@@ -423,45 +414,6 @@ class BulkChecker:
         for job in batch:
             self._settle(job, reason, reply, session.host)
         return -1
-
-    def _needs_probe(self, domain: str) -> bool:
-        return (
-            self.config.detect_catch_all
-            and domain not in self._catch_all
-            and domain not in self._catch_all_pending
-        )
-
-    def _catch_all_probes(self, batch: Sequence[Job]) -> list[tuple[str, str]]:
-        probes = []
-        for domain in dict.fromkeys(j.domain for j in batch):
-            if not self._needs_probe(domain):
-                continue
-            self._catch_all_pending.add(domain)
-            self.stats.catch_all_probes += 1
-            probes.append((domain, guard_argument(f"{random_local()}@{domain}")))
-        return probes
-
-    def _probes_failed(self, domains: Sequence[str]) -> None:
-        """The probes of these domains got no answer: ask again later, release who waits."""
-        for domain in domains:
-            self._catch_all_pending.discard(domain)
-            self._release(domain)
-
-    def _release(self, domain: str) -> None:
-        for settle in self._awaiting.pop(domain, ()):
-            settle()
-
-    def _record_catch_all(self, domain: str, reply: Reply, host: str) -> None:
-        self._catch_all_pending.discard(domain)
-        verdict = catch_all_verdict(reply, host=host)
-        self._catch_all[domain] = _CatchAll(verdict, reply)
-        if verdict is not None and self.cache is not None:
-            task = asyncio.ensure_future(
-                self.cache.put_domain(domain, "catch_all", str(verdict).lower(), _CATCH_ALL_TTL_S)
-            )
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        self._release(domain)
 
     # Settling ---------------------------------------------------------------------------
 
@@ -578,14 +530,15 @@ class BulkChecker:
     ) -> None:
         if job.future.done():
             return
-        if reason is Reason.SUCCESS and job.domain in self._catch_all_pending:
+        if reason is Reason.SUCCESS and self._catch_alls.is_pending(job.domain):
             # The domain's catch-all answer is on its way in another session: wait for it,
             # so the verdict is the same whichever session answers first.
             job.step("accepted; waiting for the domain's catch-all probe in another session")
-            self._awaiting.setdefault(job.domain, []).append(
+            self._catch_alls.wait(
+                job.domain,
                 lambda: self._settle(
                     job, reason, reply, host, note=note, greylisted=greylisted, resolved=resolved
-                )
+                ),
             )
             return
         if note:
@@ -595,7 +548,7 @@ class BulkChecker:
         if reason is Reason.MAILBOX_DOES_NOT_EXIST:
             accept_all = False  # it refused one address, so it does not take all
         elif reason is Reason.SUCCESS:
-            known = self._catch_all.get(job.domain)
+            known = self._catch_alls.get(job.domain)
             if known is not None:
                 accept_all, catch_all_reply = known.verdict, known.reply
         was_greylisted = job.greylisted if greylisted is None else greylisted

@@ -42,6 +42,7 @@ LAYERS: dict[str, float] = {
     "politeness": 3,
     "hostqueue": 3.8,  # the bulk checker's queues
     "rcptgroups": 3.85,  # a bulk session's RCPT groups: their size, their transaction
+    "catchalls": 3.85,  # each domain's catch-all answer in a bulk run
     "groupwatch": 3.85,  # drops a session's group once all its addresses reached their limit
     "pipeline": 4,
     "pending": 4.2,  # a check running in the background
