@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from engine.addresses import is_public_ip
@@ -28,7 +28,7 @@ from engine.errors import (
     SmtpProtocolError,
 )
 from engine.groupwatch import Abandoned, unless_all_end
-from engine.hostqueue import HostQueue, Job
+from engine.hostqueue import BulkStats, HostQueue, Job
 from engine.model import ProbeOutcome, Reason, Reply, Result, Stage, Timings
 from engine.pipeline import (
     Deps,
@@ -40,9 +40,10 @@ from engine.pipeline import (
     within,
 )
 from engine.politeness import Gates
-from engine.progress import PROBING, RESOLVING, Progress, collapse_notes
+from engine.progress import PROBING, RESOLVING, Progress
 from engine.rcptgroups import group_size, is_last_group, transaction_replies
-from engine.replies import Classification, classify
+from engine.replies import classify
+from engine.settling import MAX_RCPTS_PER_ADDRESS, MAX_REQUEUES_PER_ADDRESS, Settler
 from engine.smtp import (
     SmtpSession,
     SmtpTransport,
@@ -50,34 +51,19 @@ from engine.smtp import (
 )
 from engine.verdict import Findings, decide
 
+__all__ = [
+    "MAX_RCPTS_PER_ADDRESS",
+    "MAX_REQUEUES_PER_ADDRESS",
+    "BulkChecker",
+    "BulkStats",
+]
+
 log = logging.getLogger(__name__)
 
 # A worker with nothing due waits this long for more work before it gives its session up.
 _LINGER_S = 0.05
 _CLOSE_WAIT_S = 5.0  # seconds aclose() lets sessions end with QUIT
 _BROKEN_S = 600.0  # a host that broke the protocol is not asked again for this long
-# Bounds per address and run, whatever the servers say: RCPT TO commands answered for it
-# (catch-all probes apart) and times it is put back in a queue. Past them it is settled
-# unknown with the last reply as evidence, never asked again.
-MAX_RCPTS_PER_ADDRESS = 3
-MAX_REQUEUES_PER_ADDRESS = 10
-# What a reply that cannot be placed may still say: it never makes an address undeliverable.
-_UNPLACED = frozenset({Reason.TRANSIENT_NETWORK_FAULT, Reason.GREYLISTED, Reason.UNKNOWN})
-
-
-@dataclass
-class BulkStats:
-    """Counters for reports and benchmarks."""
-
-    sessions: int = 0  # SMTP connections opened
-    transactions: int = 0  # MAIL FROM transactions
-    rcpts: int = 0  # RCPT TO commands sent (catch-all probes included)
-    catch_all_probes: int = 0
-    requeued: int = 0  # addresses put back (452, greylisting, transient faults)
-    cache_hits: int = 0
-
-    def rcpts_per_session(self) -> float:
-        return self.rcpts / self.sessions if self.sessions else 0.0
 
 
 class BulkChecker:
@@ -112,6 +98,7 @@ class BulkChecker:
         self._catch_alls = CatchAlls(
             detect=self.config.detect_catch_all, cache=cache, refresh=refresh, spawn=self._spawn
         )
+        self._settler = Settler(self.config, self.clock, self.gates, self._catch_alls, self.stats)
         self._closing = False
         self._watchdog = Watchdog()  # every check's time limit, on one timer
 
@@ -187,7 +174,7 @@ class BulkChecker:
             job.notes.append(f"egress {egress}")
         if self._catch_alls.to_load(job.domain):
             await self._catch_alls.load(job.domain)  # (no coroutine at all for most addresses)
-        if self._too_late(queue, job):
+        if self._settler.too_late(queue, job):
             return await job.future
         job.step(f"waiting for a session with {targets[0][0]}")
         queue.jobs.append(job)
@@ -227,7 +214,9 @@ class BulkChecker:
                     return
                 target = self._usable_target(queue)
                 if target is None:
-                    self._fail_all(queue, Reason.TRANSIENT_NETWORK_FAULT, _broken_note(queue))
+                    self._settler.fail_all(
+                        queue, Reason.TRANSIENT_NETWORK_FAULT, _broken_note(queue)
+                    )
                     continue
                 host, ip = target
                 async with self.gates.session(host, queue.provider, queue.egress):
@@ -236,7 +225,7 @@ class BulkChecker:
             raise
         except Exception:  # a bug: never leave callers waiting
             log.exception("bulk worker failed")
-            self._fail_all(queue, Reason.UNKNOWN, "internal error in the bulk scheduler")
+            self._settler.fail_all(queue, Reason.UNKNOWN, "internal error in the bulk scheduler")
         finally:
             queue.workers -= 1
             if queue.jobs and queue.workers == 0 and not self._closing:
@@ -289,7 +278,7 @@ class BulkChecker:
                 taken = queue.take(self.clock.monotonic(), queue.batch)
             for job in taken:
                 if not job.future.done() and job not in queue.jobs:
-                    self._transient(queue, job, exc.reply, f"{host} [{ip}]: {exc}")
+                    self._settler.transient(queue, job, exc.reply, f"{host} [{ip}]: {exc}")
 
     async def _transactions(self, queue: HostQueue, session: SmtpSession, taken: list[Job]) -> None:
         errors = 0
@@ -330,7 +319,7 @@ class BulkChecker:
         no_utf8 = [j for j in batch if j.smtputf8 and "SMTPUTF8" not in session.extensions]
         for job in no_utf8:
             # RFC 6531 §3.4: a non-ASCII mailbox can only be named to an SMTPUTF8 server.
-            self._settle(
+            self._settler.settle(
                 job,
                 Reason.SERVER_DOES_NOT_SUPPORT_INTERNATIONAL_MAILBOXES,
                 None,
@@ -385,18 +374,18 @@ class BulkChecker:
                     job.notes.append(
                         f"{session.host}: RCPT TO: {reply}; asked again in a smaller group"
                     )
-                    self._requeue(queue, job, front=True)
+                    self._settler.requeue(queue, job, front=True)
                     continue
                 # The first RCPT of its transaction: not about the group's size but a limit on
                 # us (per hour, per sender). Come back later, within the address's bounds.
                 self.gates.back_off(session.host, queue.egress)
-                self._transient(queue, job, reply, f"{session.host}: RCPT TO: {reply}")
+                self._settler.transient(queue, job, reply, f"{session.host}: RCPT TO: {reply}")
                 continue
             accepted += reply.code // 100 == 2
             queue.rejected += reply.code >= 500
-            self._answer(queue, job, reply, meaning, session.host)
+            self._settler.answer(queue, job, reply, meaning, session.host)
         for job in batch[max(0, len(rcpts) - len(probes)) :]:
-            self._requeue(queue, job, front=True)  # never asked (the server closed)
+            self._settler.requeue(queue, job, front=True)  # never asked (the server closed)
         return -1 if closing else errors
 
     def _mail_refused(
@@ -407,165 +396,13 @@ class BulkChecker:
                 self.gates.back_off(session.host, queue.egress)
             for job in batch:
                 note = f"{session.host} [{session.ip}]: MAIL FROM: {reply}"
-                self._transient(queue, job, reply, note)
+                self._settler.transient(queue, job, reply, note)
             return -1
         # A refusal at MAIL FROM is about us, not the mailboxes: the same for every address.
         reason = classify(reply, host=session.host).reason
         for job in batch:
-            self._settle(job, reason, reply, session.host)
+            self._settler.settle(job, reason, reply, session.host)
         return -1
-
-    # Settling ---------------------------------------------------------------------------
-
-    def _answer(
-        self, queue: HostQueue, job: Job, reply: Reply, meaning: Classification, host: str
-    ) -> None:
-        if meaning.greylisting:
-            self._greylisted(queue, job, reply, host)
-            return
-        reason = meaning.reason
-        if reason is Reason.TRANSIENT_NETWORK_FAULT:
-            # A 4xx that is not greylisting says nothing about the mailbox: ask again later.
-            self._transient(queue, job, reply, f"{host}: RCPT TO: {reply}")
-            return
-        self._settle(job, reason, reply, host)
-
-    def _greylisted(self, queue: HostQueue, job: Job, reply: Reply, host: str) -> None:
-        now = self.clock.monotonic()
-        retry_at = now + self.config.greylist_delay_s
-        if job.greylisted or not self.config.greylist_retry or retry_at >= job.deadline:
-            if job.greylisted:
-                job.notes.append("greylisted again on retry")
-            elif self.config.greylist_retry:
-                job.notes.append("greylisted; a retry does not fit the budget")
-            self._settle(
-                job,
-                Reason.GREYLISTED,
-                reply,
-                host,
-                resolved=False if job.greylisted else None,
-                greylisted=True,
-            )
-            return
-        # RFC 6647 §2.1: greylisting wants the same client back later; come back once.
-        job.greylisted = True
-        job.last = reply
-        job.not_before = retry_at
-        self._requeue(queue, job)
-
-    def _transient(self, queue: HostQueue, job: Job, reply: Reply | None, note: str) -> None:
-        job.attempts += 1
-        job.notes.append(note)
-        job.last = reply or job.last
-        now = self.clock.monotonic()
-        backoff = self.config.retry_backoff_s * 2 ** (job.attempts - 1)
-        if (
-            job.attempts > self.config.transient_retries
-            or job.rcpts >= MAX_RCPTS_PER_ADDRESS
-            or now + backoff >= job.deadline
-        ):
-            self._settle(job, Reason.TRANSIENT_NETWORK_FAULT, job.last, job.host)
-            return
-        job.not_before = now + backoff
-        self._requeue(queue, job)
-
-    def _requeue(self, queue: HostQueue, job: Job, *, front: bool = False) -> None:
-        if job.future.done():
-            return  # its check has ended (its time limit): nothing to ask any more
-        job.requeues += 1
-        if job.rcpts >= MAX_RCPTS_PER_ADDRESS or job.requeues > MAX_REQUEUES_PER_ADDRESS:
-            self._give_up(job)
-            return
-        if self._too_late(queue, job):
-            return
-        self.stats.requeued += 1
-        wait = job.not_before - self.clock.monotonic()
-        target = queue.targets[queue.target_index % len(queue.targets)][0]
-        if wait > 0:
-            job.step(f"waiting {wait:.3g} s to ask {target} again")
-        else:
-            job.step(f"waiting for a session with {target}")
-        if front:
-            queue.jobs.appendleft(job)
-        else:
-            queue.jobs.append(job)
-        queue.wake.set()
-
-    def _too_late(self, queue: HostQueue, job: Job) -> bool:
-        """Settle `job` now if its next chance (its own wait, the host's back-off after a 421
-        or a limit on us) comes after its time limit: an answer now beats a Timeout later."""
-        host = queue.targets[queue.target_index % len(queue.targets)][0]
-        blocked_until = self.gates.state(host, queue.egress).blocked_until
-        if max(job.not_before, blocked_until) < job.deadline:
-            return False
-        if blocked_until >= job.deadline:
-            wait = blocked_until - self.clock.monotonic()
-            note = f"not asked again: {host} is to be left alone {wait:.0f} s more (back-off)"
-        else:
-            note = "not asked again: the next try would come after this address's time limit"
-        self._settle(job, Reason.TRANSIENT_NETWORK_FAULT, job.last, job.host, note=note)
-        return True
-
-    def _give_up(self, job: Job) -> None:
-        """Past its bounds: unknown, with the last reply as evidence; never a retry loop."""
-        reason = Reason.TRANSIENT_NETWORK_FAULT
-        if job.last is not None and classify(job.last, host=job.host).reason in _UNPLACED:
-            reason = classify(job.last, host=job.host).reason
-        note = (
-            f"not asked again: {job.rcpts} RCPTs answered and {job.requeues} requeues without "
-            "a reply that settles it"
-        )
-        self._settle(job, reason, job.last, job.host, note=note)
-
-    def _settle(
-        self,
-        job: Job,
-        reason: Reason,
-        reply: Reply | None,
-        host: str | None,
-        *,
-        note: str | None = None,
-        greylisted: bool | None = None,
-        resolved: bool | None = None,
-    ) -> None:
-        if job.future.done():
-            return
-        if reason is Reason.SUCCESS and self._catch_alls.is_pending(job.domain):
-            # The domain's catch-all answer is on its way in another session: wait for it,
-            # so the verdict is the same whichever session answers first.
-            job.step("accepted; waiting for the domain's catch-all probe in another session")
-            self._catch_alls.wait(
-                job.domain,
-                lambda: self._settle(
-                    job, reason, reply, host, note=note, greylisted=greylisted, resolved=resolved
-                ),
-            )
-            return
-        if note:
-            job.notes.append(note)
-        accept_all: bool | None = None
-        catch_all_reply = None
-        if reason is Reason.MAILBOX_DOES_NOT_EXIST:
-            accept_all = False  # it refused one address, so it does not take all
-        elif reason is Reason.SUCCESS:
-            known = self._catch_alls.get(job.domain)
-            if known is not None:
-                accept_all, catch_all_reply = known.verdict, known.reply
-        was_greylisted = job.greylisted if greylisted is None else greylisted
-        if was_greylisted and resolved is None and reason is not Reason.GREYLISTED:
-            resolved = True
-        job.future.set_result(
-            ProbeOutcome(
-                reason=reason,
-                reply=reply,
-                host=host,
-                accept_all=accept_all,
-                catch_all_reply=catch_all_reply,
-                greylisted=was_greylisted,
-                greylist_resolved=resolved,
-                notes=collapse_notes(job.notes) if job.notes else (),
-            )
-        )
 
     def _usable_target(self, queue: HostQueue) -> tuple[str, str] | None:
         """The next (host, IP) in turn whose host has not broken the protocol lately."""
@@ -577,11 +414,6 @@ class BulkChecker:
                 queue.target_index += step
                 return host, ip
         return None
-
-    def _fail_all(self, queue: HostQueue, reason: Reason, note: str) -> None:
-        while queue.jobs:
-            job = queue.jobs.popleft()
-            self._settle(job, reason, job.last, job.host, note=note)
 
     async def aclose(self) -> None:
         """Let idle sessions end with QUIT, then stop whatever is left."""

@@ -1,5 +1,5 @@
 """The bulk checker's queues: addresses waiting for their SMTP answer, one queue per set of MX
-targets, and how a transaction's group of RCPTs is taken from it.
+targets, how a transaction's group of RCPTs is taken from it, and the run's counters.
 
 Plain data and bookkeeping: no I/O, no clock of its own (callers pass `now`).
 """
@@ -15,7 +15,7 @@ from engine.model import ProbeOutcome, Reply
 from engine.progress import Progress
 from engine.verdict import Findings
 
-__all__ = ["HostQueue", "Job"]
+__all__ = ["BulkStats", "HostQueue", "Job"]
 
 
 @dataclass(eq=False, slots=True)
@@ -105,3 +105,18 @@ class HostQueue:
         # are touched, so a long queue costs nothing per group.
         self.jobs.extendleft(reversed(skipped))
         return taken
+
+
+@dataclass
+class BulkStats:
+    """Counters for reports and benchmarks."""
+
+    sessions: int = 0  # SMTP connections opened
+    transactions: int = 0  # MAIL FROM transactions
+    rcpts: int = 0  # RCPT TO commands sent (catch-all probes included)
+    catch_all_probes: int = 0
+    requeued: int = 0  # addresses put back (452, greylisting, transient faults)
+    cache_hits: int = 0
+
+    def rcpts_per_session(self) -> float:
+        return self.rcpts / self.sessions if self.sessions else 0.0
