@@ -182,7 +182,8 @@ class Settler:
                 accept_all, catch_all_reply = known.verdict, known.reply
         was_greylisted = job.greylisted if greylisted is None else greylisted
         if was_greylisted and resolved is None and reason is not Reason.GREYLISTED:
-            resolved = True
+            # Resolved only by an answer: a retry that could not talk settles nothing.
+            resolved = reason not in _UNPLACED
         job.future.set_result(
             ProbeOutcome(
                 reason=reason,
