@@ -212,10 +212,10 @@ class BulkChecker:
             for _ in range(1_000_000):  # bounded: each pass settles, requeues or leaves
                 if not await self._wait_for_work(queue):
                     return
-                target = self._usable_target(queue)
+                target = queue.usable_target(self.clock.monotonic())
                 if target is None:
                     self._settler.fail_all(
-                        queue, Reason.TRANSIENT_NETWORK_FAULT, _broken_note(queue)
+                        queue, Reason.TRANSIENT_NETWORK_FAULT, queue.broken_note()
                     )
                     continue
                 host, ip = target
@@ -404,17 +404,6 @@ class BulkChecker:
             self._settler.settle(job, reason, reply, session.host)
         return -1
 
-    def _usable_target(self, queue: HostQueue) -> tuple[str, str] | None:
-        """The next (host, IP) in turn whose host has not broken the protocol lately."""
-        now = self.clock.monotonic()
-        for step in range(len(queue.targets)):
-            host, ip = queue.targets[(queue.target_index + step) % len(queue.targets)]
-            until, _ = queue.broken.get(host, (0.0, ""))
-            if until <= now:
-                queue.target_index += step
-                return host, ip
-        return None
-
     async def aclose(self) -> None:
         """Let idle sessions end with QUIT, then stop whatever is left."""
         self._closing = True
@@ -427,8 +416,3 @@ class BulkChecker:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-
-
-def _broken_note(queue: HostQueue) -> str:
-    said = "; ".join(note for _, note in queue.broken.values())
-    return f"not asked: every mail host broke the protocol lately ({said})"

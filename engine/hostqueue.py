@@ -68,6 +68,21 @@ class HostQueue:
     asked: int = 0  # RCPTs answered for real addresses (not catch-all probes)
     rejected: int = 0  # of those, permanent refusals: the host's rejection rate
 
+    def usable_target(self, now: float) -> tuple[str, str] | None:
+        """The next (host, IP) in turn whose host has not broken the protocol lately."""
+        for step in range(len(self.targets)):
+            host, ip = self.targets[(self.target_index + step) % len(self.targets)]
+            until, _ = self.broken.get(host, (0.0, ""))
+            if until <= now:
+                self.target_index += step
+                return host, ip
+        return None
+
+    def broken_note(self) -> str:
+        """Why no target is usable: what each host did."""
+        said = "; ".join(note for _, note in self.broken.values())
+        return f"not asked: every mail host broke the protocol lately ({said})"
+
     def due(self, now: float) -> int:
         return sum(1 for job in self.jobs if job.not_before <= now)
 
