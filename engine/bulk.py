@@ -24,9 +24,11 @@ from engine.errors import (
     EngineError,
     NoMailServer,
     NoPublicMxAddress,
+    ProxyFault,
     SmtpError,
     SmtpProtocolError,
 )
+from engine.failover import EgressFailover
 from engine.groupwatch import Abandoned, unless_all_end
 from engine.hostqueue import BulkStats, HostQueue, Job
 from engine.model import ProbeOutcome, Reason, Reply, Result, Stage, Timings
@@ -91,8 +93,10 @@ class BulkChecker:
         self.stats = BulkStats()
         self._sender = sender
         # With egresses, each address is given one when it is queued (routes, else in turn)
-        # and its queue keeps it: the greylisting retry leaves by the same client IP.
+        # and keeps it, unless its proxy fails: then it may take another the route allows. A
+        # greylisted address keeps it: its retry must leave by the same client IP.
         self._egresses = egresses
+        self._failover = EgressFailover(egresses, self.clock) if egresses is not None else None
         self._queues: dict[tuple[str, tuple[tuple[str, str], ...]], HostQueue] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._catch_alls = CatchAlls(
@@ -146,17 +150,8 @@ class BulkChecker:
                 raise NoPublicMxAddress(f"no public mail host address for {f.address.ascii_domain}")
         if not targets:
             raise NoMailServer(f"no mail host address for {f.address.ascii_domain}")
-        egress = self._egresses.pick(targets[0][0]) if self._egresses is not None else ""
-        key = (egress, tuple(targets))
-        queue = self._queues.get(key)
-        if queue is None:
-            queue = HostQueue(
-                targets,
-                f.provider,
-                batch=self.config.politeness.rcpts_per_transaction,
-                egress=egress,
-            )
-            self._queues[key] = queue
+        egress = self._failover.pick(targets[0][0]) if self._failover is not None else ""
+        queue = self._queue(egress, targets, f.provider)
         loop = asyncio.get_running_loop()
         deadline = progress.deadline
         if deadline is None:
@@ -169,6 +164,7 @@ class BulkChecker:
             expires=progress.expires,
             notes=progress.notes,
             progress=progress,
+            queue=queue,
         )
         if egress:
             job.notes.append(f"egress {egress}")
@@ -185,7 +181,18 @@ class BulkChecker:
         finally:
             if not job.future.done():
                 job.future.cancel()  # its time limit: the scheduler passes it over from now on
-                queue.stale += 1
+                if job.queue is not None:
+                    job.queue.stale += 1
+
+    def _queue(
+        self, egress: str, targets: list[tuple[str, str]], provider: str | None
+    ) -> HostQueue:
+        key = (egress, tuple(targets))
+        queue = self._queues.get(key)
+        if queue is None:
+            batch = self.config.politeness.rcpts_per_transaction
+            queue = self._queues[key] = HostQueue(targets, provider, batch=batch, egress=egress)
+        return queue
 
     # Workers ---------------------------------------------------------------------------
 
@@ -276,9 +283,38 @@ class BulkChecker:
                 self.gates.back_off(host, queue.egress)
             if not taken:  # the session never started: the next jobs in line pay for it
                 taken = queue.take(self.clock.monotonic(), queue.batch)
+            other = self._fail_over(queue) if isinstance(exc, ProxyFault) else None
             for job in taken:
                 if not job.future.done() and job not in queue.jobs:
-                    self._settler.transient(queue, job, exc.reply, f"{host} [{ip}]: {exc}")
+                    to = other if other is not None and not job.greylisted else queue
+                    self._settler.transient(to, job, exc.reply, f"{host} [{ip}]: {exc}")
+                    if to is not queue:
+                        self._moved(job, queue, to)
+            if other is not None:
+                self._spawn_workers(other)
+
+    def _fail_over(self, queue: HostQueue) -> HostQueue | None:
+        """After a proxy fault on the queue's egress: the queue of another egress the host's
+        route allows, holding this queue's waiting addresses from now (a greylisted one stays);
+        None when no other egress may serve the host."""
+        if self._failover is None:
+            return None
+        host = queue.targets[0][0]
+        self._failover.failed(queue.egress, host)
+        egress = self._failover.instead_of(queue.egress, host)
+        if egress is None:
+            return None
+        other = self._queue(egress, queue.targets, queue.provider)
+        for job in queue.hand_over():
+            self._settler.requeue(other, job)  # within its bounds and time limit
+            self._moved(job, queue, other)
+        return other
+
+    @staticmethod
+    def _moved(job: Job, old: HostQueue, new: HostQueue) -> None:
+        job.queue = new
+        if not job.future.done():
+            job.notes.append(f"egress {new.egress} (after a proxy fault on egress {old.egress})")
 
     async def _transactions(self, queue: HostQueue, session: SmtpSession, taken: list[Job]) -> None:
         errors = 0

@@ -36,6 +36,7 @@ class Job:
     host: str | None = None  # the MX host that gave that reply
     notes: list[str] = field(default_factory=list)
     progress: Progress | None = None  # its check's progress: the step it waits on
+    queue: HostQueue | None = None  # the queue it waits in (another egress's after a fail-over)
     domain: str = field(init=False)  # the address's A-label domain (asked for often)
     smtputf8: bool = field(init=False)  # the local part needs SMTPUTF8 (RFC 6531)
 
@@ -94,6 +95,14 @@ class HostQueue:
         if self.stale:
             self.jobs = deque(job for job in self.jobs if not job.future.done())
             self.stale = 0
+
+    def hand_over(self) -> list[Job]:
+        """Take out the waiting jobs that may go through another egress: all but those
+        greylisted (their retry must come from the client IP the server saw first)."""
+        moving = [job for job in self.jobs if not job.greylisted and not job.future.done()]
+        self.jobs = deque(job for job in self.jobs if job.greylisted and not job.future.done())
+        self.stale = 0
+        return moving
 
     def take(
         self, now: float, limit: int, needs_probe: Callable[[str], bool] = lambda d: False

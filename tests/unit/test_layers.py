@@ -37,6 +37,7 @@ LAYERS: dict[str, float] = {
     "mx": 3,
     "smtp": 3,
     "egress": 3.2,  # proxied and source-bound connections; a transport per egress
+    "failover": 3.3,  # which egress a bulk run's addresses take after a proxy fault
     "probe": 3.5,  # asks through the transport
     "cache": 3,
     "politeness": 3,
