@@ -31,7 +31,7 @@ from engine.errors import (
 from engine.failover import EgressFailover
 from engine.groupwatch import Abandoned, unless_all_end
 from engine.hostqueue import BulkStats, HostQueue, Job
-from engine.model import ProbeOutcome, Reason, Reply, Result, Stage, Timings
+from engine.model import ProbeOutcome, Reason, Result, Stage, Timings
 from engine.pipeline import (
     Deps,
     Watchdog,
@@ -44,7 +44,6 @@ from engine.pipeline import (
 from engine.politeness import Gates
 from engine.progress import PROBING, RESOLVING, Progress
 from engine.rcptgroups import group_size, is_last_group, transaction_replies
-from engine.replies import classify
 from engine.settling import MAX_RCPTS_PER_ADDRESS, MAX_REQUEUES_PER_ADDRESS, Settler
 from engine.smtp import (
     SmtpSession,
@@ -380,65 +379,7 @@ class BulkChecker:
         except SmtpError:
             self._catch_alls.failed([domain for domain, _ in probes])
             raise
-        mail, rcpts = replies[0], replies[1 : 1 + len(recipients)]
-        closing = any(r.code == 421 for r in replies)
-        if closing:
-            # RFC 5321 §3.8: the server is closing the session; come back later (known before
-            # the addresses are put back, so none waits past its time limit for that).
-            self.gates.back_off(session.host, queue.egress)
-        if mail.code // 100 != 2:
-            self._catch_alls.failed([domain for domain, _ in probes])
-            return self._mail_refused(queue, session, batch, mail)
-        self.stats.rcpts += len(rcpts)
-        errors = 0
-        for (domain, _), reply in zip(probes, rcpts, strict=False):
-            self._catch_alls.record(domain, reply, session.host)
-            errors += reply.code >= 400
-        self._catch_alls.failed([domain for domain, _ in probes[len(rcpts) :]])
-        accepted = 0
-        for position, (job, reply) in enumerate(zip(batch, rcpts[len(probes) :], strict=False)):
-            errors += reply.code >= 400
-            queue.asked += 1
-            job.rcpts += 1
-            job.host = session.host
-            meaning = classify(reply, host=session.host)
-            if meaning.too_many_recipients:
-                if position + len(probes) > 0:
-                    # Outlook.com and others take few RCPTs per transaction: shrink, ask again.
-                    queue.batch = max(1, accepted)
-                    job.last = reply
-                    job.notes.append(
-                        f"{session.host}: RCPT TO: {reply}; asked again in a smaller group"
-                    )
-                    self._settler.requeue(queue, job, front=True)
-                    continue
-                # The first RCPT of its transaction: not about the group's size but a limit on
-                # us (per hour, per sender). Come back later, within the address's bounds.
-                self.gates.back_off(session.host, queue.egress)
-                self._settler.transient(queue, job, reply, f"{session.host}: RCPT TO: {reply}")
-                continue
-            accepted += reply.code // 100 == 2
-            queue.rejected += reply.code >= 500
-            self._settler.answer(queue, job, reply, meaning, session.host)
-        for job in batch[max(0, len(rcpts) - len(probes)) :]:
-            self._settler.requeue(queue, job, front=True)  # never asked (the server closed)
-        return -1 if closing else errors
-
-    def _mail_refused(
-        self, queue: HostQueue, session: SmtpSession, batch: list[Job], reply: Reply
-    ) -> int:
-        if reply.code // 100 == 4:
-            if reply.code != 421:  # a 421 has backed the host off already
-                self.gates.back_off(session.host, queue.egress)
-            for job in batch:
-                note = f"{session.host} [{session.ip}]: MAIL FROM: {reply}"
-                self._settler.transient(queue, job, reply, note)
-            return -1
-        # A refusal at MAIL FROM is about us, not the mailboxes: the same for every address.
-        reason = classify(reply, host=session.host).reason
-        for job in batch:
-            self._settler.settle(job, reason, reply, session.host)
-        return -1
+        return self._settler.group_replies(queue, session.host, session.ip, batch, probes, replies)
 
     async def aclose(self) -> None:
         """Let idle sessions end with QUIT, then stop whatever is left."""

@@ -1,6 +1,7 @@
-"""What becomes of an address in a bulk run after a reply, or after a session that failed:
-settled (its ProbeOutcome), put back in its queue for a later session, or given up past its
-bounds (RCPTs and requeues per address, its time limit) as unknown with the last reply.
+"""What becomes of each address in a bulk run after its group's replies, or after a session
+that failed: settled (its ProbeOutcome), put back in its queue for a later session, or given
+up past its bounds (RCPTs and requeues per address, its time limit) as unknown with the last
+reply.
 
 Bookkeeping over the queues and the politeness gates: no SMTP, no verdicts (those are
 engine.verdict's); a reply that cannot be placed never makes an address undeliverable.
@@ -40,7 +41,7 @@ class Settler:
         self._catch_alls = catch_alls
         self._stats = stats
 
-    def answer(
+    def _answer(
         self, queue: HostQueue, job: Job, reply: Reply, meaning: Classification, host: str
     ) -> None:
         """`host` answered `reply` to the job's RCPT (`meaning` is its classification)."""
@@ -53,6 +54,77 @@ class Settler:
             self.transient(queue, job, reply, f"{host}: RCPT TO: {reply}")
             return
         self.settle(job, reason, reply, host)
+
+    def group_replies(
+        self,
+        queue: HostQueue,
+        host: str,
+        ip: str,
+        batch: list[Job],
+        probes: list[tuple[str, str]],
+        replies: list[Reply],
+    ) -> int:
+        """What `host` told a group's transaction: `replies` are [MAIL, the RCPTs of the
+        catch-all `probes` (domain, recipient) then of `batch`, RSET], fewer if it closed.
+        Each address is settled, requeued or given up; returns the rejected RCPTs (-1: end
+        the session)."""
+        mail, rcpts = replies[0], replies[1 : 1 + len(probes) + len(batch)]
+        closing = any(r.code == 421 for r in replies)
+        if closing:
+            # RFC 5321 §3.8: the server is closing the session; come back later (known before
+            # the addresses are put back, so none waits past its time limit for that).
+            self._gates.back_off(host, queue.egress)
+        if mail.code // 100 != 2:
+            self._catch_alls.failed([domain for domain, _ in probes])
+            return self._mail_refused(queue, host, ip, batch, mail)
+        self._stats.rcpts += len(rcpts)
+        errors = 0
+        for (domain, _), reply in zip(probes, rcpts, strict=False):
+            self._catch_alls.record(domain, reply, host)
+            errors += reply.code >= 400
+        self._catch_alls.failed([domain for domain, _ in probes[len(rcpts) :]])
+        accepted = 0
+        for position, (job, reply) in enumerate(zip(batch, rcpts[len(probes) :], strict=False)):
+            errors += reply.code >= 400
+            queue.asked += 1
+            job.rcpts += 1
+            job.host = host
+            meaning = classify(reply, host=host)
+            if meaning.too_many_recipients:
+                if position + len(probes) > 0:
+                    # Outlook.com and others take few RCPTs per transaction: shrink, ask again.
+                    queue.batch = max(1, accepted)
+                    job.last = reply
+                    job.notes.append(f"{host}: RCPT TO: {reply}; asked again in a smaller group")
+                    self.requeue(queue, job, front=True)
+                    continue
+                # The first RCPT of its transaction: not about the group's size but a limit on
+                # us (per hour, per sender). Come back later, within the address's bounds.
+                self._gates.back_off(host, queue.egress)
+                self.transient(queue, job, reply, f"{host}: RCPT TO: {reply}")
+                continue
+            accepted += reply.code // 100 == 2
+            queue.rejected += reply.code >= 500
+            self._answer(queue, job, reply, meaning, host)
+        for job in batch[max(0, len(rcpts) - len(probes)) :]:
+            self.requeue(queue, job, front=True)  # never asked (the server closed)
+        return -1 if closing else errors
+
+    def _mail_refused(
+        self, queue: HostQueue, host: str, ip: str, batch: list[Job], reply: Reply
+    ) -> int:
+        if reply.code // 100 == 4:
+            if reply.code != 421:  # a 421 has backed the host off already
+                self._gates.back_off(host, queue.egress)
+            for job in batch:
+                note = f"{host} [{ip}]: MAIL FROM: {reply}"
+                self.transient(queue, job, reply, note)
+            return -1
+        # A refusal at MAIL FROM is about us, not the mailboxes: the same for every address.
+        reason = classify(reply, host=host).reason
+        for job in batch:
+            self.settle(job, reason, reply, host)
+        return -1
 
     def _greylisted(self, queue: HostQueue, job: Job, reply: Reply, host: str) -> None:
         now = self._clock.monotonic()

@@ -45,7 +45,7 @@ LAYERS: dict[str, float] = {
     "rcptgroups": 3.85,  # a bulk session's RCPT groups: their size, their transaction
     "catchalls": 3.85,  # each domain's catch-all answer in a bulk run
     "groupwatch": 3.85,  # drops a session's group once all its addresses reached their limit
-    "settling": 3.9,  # settles, requeues or gives up on a bulk run's addresses
+    "settling": 3.9,  # reads a group's replies; settles, requeues or gives up on addresses
     "pipeline": 4,
     "pending": 4.2,  # a check running in the background
     "bulk": 4.5,  # reuses the pipeline's stages
