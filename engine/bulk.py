@@ -10,25 +10,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import replace
 from typing import Any
 
 from engine.addresses import is_public_ip
 from engine.cache import ResultCache
+from engine.catchalls import CatchAlls
 from engine.clock import Clock, SystemClock
 from engine.egress import EgressPool
 from engine.errors import (
     EngineError,
     NoMailServer,
     NoPublicMxAddress,
+    ProxyFault,
     SmtpError,
     SmtpProtocolError,
 )
-from engine.hostqueue import HostQueue, Job
-from engine.model import ProbeOutcome, Reason, Reply, Result, Stage, Timings
+from engine.failover import EgressFailover
+from engine.groupwatch import Abandoned, unless_all_end
+from engine.hostqueue import BulkStats, HostQueue, Job
+from engine.model import ProbeOutcome, Reason, Result, Stage, Timings
 from engine.pipeline import (
     Deps,
     Watchdog,
@@ -39,54 +42,29 @@ from engine.pipeline import (
     within,
 )
 from engine.politeness import Gates
-from engine.progress import PROBING, RESOLVING, Progress, collapse_notes
-from engine.replies import Classification, catch_all_verdict, classify
+from engine.progress import PROBING, RESOLVING, Progress
+from engine.rcptgroups import group_size, is_last_group, transaction_replies
+from engine.settling import MAX_RCPTS_PER_ADDRESS, MAX_REQUEUES_PER_ADDRESS, Settler
 from engine.smtp import (
     SmtpSession,
     SmtpTransport,
-    answer_or_closing,
     guard_argument,
-    random_local,
 )
 from engine.verdict import Findings, decide
+
+__all__ = [
+    "MAX_RCPTS_PER_ADDRESS",
+    "MAX_REQUEUES_PER_ADDRESS",
+    "BulkChecker",
+    "BulkStats",
+]
 
 log = logging.getLogger(__name__)
 
 # A worker with nothing due waits this long for more work before it gives its session up.
 _LINGER_S = 0.05
-_CATCH_ALL_TTL_S = 7 * 86400.0  # a domain's catch-all verdict, kept in the result cache
 _CLOSE_WAIT_S = 5.0  # seconds aclose() lets sessions end with QUIT
 _BROKEN_S = 600.0  # a host that broke the protocol is not asked again for this long
-_LOOK_AGAIN_S = 0.05  # a stuck group whose addresses are not all ended yet is looked at again
-_MIN_NEXT_GROUP = 3  # a smaller group is not worth a round trip: end the session instead
-# Bounds per address and run, whatever the servers say: RCPT TO commands answered for it
-# (catch-all probes apart) and times it is put back in a queue. Past them it is settled
-# unknown with the last reply as evidence, never asked again.
-MAX_RCPTS_PER_ADDRESS = 3
-MAX_REQUEUES_PER_ADDRESS = 10
-# What a reply that cannot be placed may still say: it never makes an address undeliverable.
-_UNPLACED = frozenset({Reason.TRANSIENT_NETWORK_FAULT, Reason.GREYLISTED, Reason.UNKNOWN})
-
-
-@dataclass
-class BulkStats:
-    """Counters for reports and benchmarks."""
-
-    sessions: int = 0  # SMTP connections opened
-    transactions: int = 0  # MAIL FROM transactions
-    rcpts: int = 0  # RCPT TO commands sent (catch-all probes included)
-    catch_all_probes: int = 0
-    requeued: int = 0  # addresses put back (452, greylisting, transient faults)
-    cache_hits: int = 0
-
-    def rcpts_per_session(self) -> float:
-        return self.rcpts / self.sessions if self.sessions else 0.0
-
-
-@dataclass
-class _CatchAll:
-    verdict: bool | None  # None: asked, answer inconclusive
-    reply: Reply | None
 
 
 class BulkChecker:
@@ -114,14 +92,16 @@ class BulkChecker:
         self.stats = BulkStats()
         self._sender = sender
         # With egresses, each address is given one when it is queued (routes, else in turn)
-        # and its queue keeps it: the greylisting retry leaves by the same client IP.
+        # and keeps it, unless its proxy fails: then it may take another the route allows. A
+        # greylisted address keeps it: its retry must leave by the same client IP.
         self._egresses = egresses
+        self._failover = EgressFailover(egresses, self.clock) if egresses is not None else None
         self._queues: dict[tuple[str, tuple[tuple[str, str], ...]], HostQueue] = {}
-        self._catch_all: dict[str, _CatchAll] = {}
-        self._catch_all_pending: set[str] = set()
-        # Accepted addresses of a domain whose catch-all probe is still out in another session.
-        self._awaiting: dict[str, list[Callable[[], None]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._catch_alls = CatchAlls(
+            detect=self.config.detect_catch_all, cache=cache, refresh=refresh, spawn=self._spawn
+        )
+        self._settler = Settler(self.config, self.clock, self.gates, self._catch_alls, self.stats)
         self._closing = False
         self._watchdog = Watchdog()  # every check's time limit, on one timer
 
@@ -169,17 +149,8 @@ class BulkChecker:
                 raise NoPublicMxAddress(f"no public mail host address for {f.address.ascii_domain}")
         if not targets:
             raise NoMailServer(f"no mail host address for {f.address.ascii_domain}")
-        egress = self._egresses.pick(targets[0][0]) if self._egresses is not None else ""
-        key = (egress, tuple(targets))
-        queue = self._queues.get(key)
-        if queue is None:
-            queue = HostQueue(
-                targets,
-                f.provider,
-                batch=self.config.politeness.rcpts_per_transaction,
-                egress=egress,
-            )
-            self._queues[key] = queue
+        egress = self._failover.pick(targets[0][0]) if self._failover is not None else ""
+        queue = self._queue(egress, targets, f.provider)
         loop = asyncio.get_running_loop()
         deadline = progress.deadline
         if deadline is None:
@@ -192,12 +163,13 @@ class BulkChecker:
             expires=progress.expires,
             notes=progress.notes,
             progress=progress,
+            queue=queue,
         )
         if egress:
             job.notes.append(f"egress {egress}")
-        if self.cache is not None and not self.refresh and job.domain not in self._catch_all:
-            await self._load_catch_all(job.domain)  # (no coroutine at all for most addresses)
-        if self._too_late(queue, job):
+        if self._catch_alls.to_load(job.domain):
+            await self._catch_alls.load(job.domain)  # (no coroutine at all for most addresses)
+        if self._settler.too_late(queue, job):
             return await job.future
         job.step(f"waiting for a session with {targets[0][0]}")
         queue.jobs.append(job)
@@ -208,14 +180,18 @@ class BulkChecker:
         finally:
             if not job.future.done():
                 job.future.cancel()  # its time limit: the scheduler passes it over from now on
-                queue.stale += 1
+                if job.queue is not None:
+                    job.queue.stale += 1
 
-    async def _load_catch_all(self, domain: str) -> None:
-        if domain in self._catch_all or self.cache is None or self.refresh:
-            return
-        value = await self.cache.get_domain(domain, "catch_all")
-        if value is not None:
-            self._catch_all[domain] = _CatchAll(value == "true", None)
+    def _queue(
+        self, egress: str, targets: list[tuple[str, str]], provider: str | None
+    ) -> HostQueue:
+        key = (egress, tuple(targets))
+        queue = self._queues.get(key)
+        if queue is None:
+            batch = self.config.politeness.rcpts_per_transaction
+            queue = self._queues[key] = HostQueue(targets, provider, batch=batch, egress=egress)
+        return queue
 
     # Workers ---------------------------------------------------------------------------
 
@@ -224,23 +200,29 @@ class BulkChecker:
         if queue.workers >= cap:
             return
         now = self.clock.monotonic()
-        group = max(1, self._group_size(queue, 0))
+        group = max(1, group_size(self.config.politeness, queue, 0))
         # Enough sessions for what waits, on top of those busy with a group already.
         wanted = max(1, queue.busy + -(-queue.due(now) // group))
         while queue.workers < min(cap, wanted):
             queue.workers += 1
-            task = asyncio.ensure_future(self._worker(queue))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._worker(queue))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` in a task of its own, which aclose() waits for."""
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _worker(self, queue: HostQueue) -> None:
         try:
             for _ in range(1_000_000):  # bounded: each pass settles, requeues or leaves
                 if not await self._wait_for_work(queue):
                     return
-                target = self._usable_target(queue)
+                target = queue.usable_target(self.clock.monotonic())
                 if target is None:
-                    self._fail_all(queue, Reason.TRANSIENT_NETWORK_FAULT, _broken_note(queue))
+                    self._settler.fail_all(
+                        queue, Reason.TRANSIENT_NETWORK_FAULT, queue.broken_note()
+                    )
                     continue
                 host, ip = target
                 async with self.gates.session(host, queue.provider, queue.egress):
@@ -249,7 +231,7 @@ class BulkChecker:
             raise
         except Exception:  # a bug: never leave callers waiting
             log.exception("bulk worker failed")
-            self._fail_all(queue, Reason.UNKNOWN, "internal error in the bulk scheduler")
+            self._settler.fail_all(queue, Reason.UNKNOWN, "internal error in the bulk scheduler")
         finally:
             queue.workers -= 1
             if queue.jobs and queue.workers == 0 and not self._closing:
@@ -285,7 +267,7 @@ class BulkChecker:
                 self.stats.sessions += 1
                 await self._transactions(queue, session, taken)
             self.gates.recovered(host, queue.egress)
-        except _Abandoned:
+        except Abandoned:
             # Every address of its group reached its time limit while the server kept quiet:
             # drop the connection (no QUIT to wait for) and free the slot for the others.
             queue.target_index += 1
@@ -300,54 +282,51 @@ class BulkChecker:
                 self.gates.back_off(host, queue.egress)
             if not taken:  # the session never started: the next jobs in line pay for it
                 taken = queue.take(self.clock.monotonic(), queue.batch)
+            other = self._fail_over(queue) if isinstance(exc, ProxyFault) else None
             for job in taken:
                 if not job.future.done() and job not in queue.jobs:
-                    self._transient(queue, job, exc.reply, f"{host} [{ip}]: {exc}")
+                    to = other if other is not None and not job.greylisted else queue
+                    self._settler.transient(to, job, exc.reply, f"{host} [{ip}]: {exc}")
+                    if to is not queue:
+                        self._moved(job, queue, to)
+            if other is not None:
+                self._spawn_workers(other)
 
-    def _group_size(self, queue: HostQueue, errors: int) -> int:
-        """RCPTs for the next transaction, within the session's error budgets (0: end it).
+    def _fail_over(self, queue: HostQueue) -> HostQueue | None:
+        """After a proxy fault on the queue's egress: the queue of another egress the host's
+        route allows, holding this queue's waiting addresses from now (a greylisted one stays);
+        None when no other egress may serve the host."""
+        if self._failover is None:
+            return None
+        host = queue.targets[0][0]
+        self._failover.failed(queue.egress, host)
+        egress = self._failover.instead_of(queue.egress, host)
+        if egress is None:
+            return None
+        other = self._queue(egress, queue.targets, queue.provider)
+        for job in queue.hand_over():
+            self._settler.requeue(other, job)  # within its bounds and time limit
+            self._moved(job, queue, other)
+        return other
 
-        Servers delay or disconnect after a number of rejected recipients (Postfix: every reply
-        after the 10th is delayed a second; at 20 it hangs up). A group is sized on the host's
-        rejection rate p seen so far (assumed 1/2 until measured): its rejections' mean plus
-        two standard deviations, n*p + 2*sqrt(n*p*(1-p)), must fit what is left of
-        `errors_per_session`, and even a group refused whole must fit
-        `max_errors_per_session`.
-        """
-        limits = self.config.politeness
-        soft_room = limits.errors_per_session - errors
-        hard_room = limits.max_errors_per_session - errors
-        rate = _rejection_rate(queue)
-        size = 0
-        for n in range(1, max(0, min(queue.batch, hard_room)) + 1):
-            if n * rate + 2.0 * math.sqrt(n * rate * (1.0 - rate)) > soft_room:
-                break
-            size = n
-        if size == 0 and errors == 0 and hard_room > 0:
-            size = 1  # a fresh session always asks at least one address
-        return size
-
-    def _is_last_group(self, queue: HostQueue, errors: int, size: int, index: int) -> bool:
-        """Whether the session should end after this group: the transaction cap is reached,
-        or after its expected rejections the next group would be too small to be worth a
-        round trip of its own (a new session serves those addresses better)."""
-        if index + 1 >= self.config.politeness.transactions_per_session:
-            return True
-        expected = errors + math.ceil(size * _rejection_rate(queue))
-        return self._group_size(queue, expected) < _MIN_NEXT_GROUP
+    @staticmethod
+    def _moved(job: Job, old: HostQueue, new: HostQueue) -> None:
+        job.queue = new
+        if not job.future.done():
+            job.notes.append(f"egress {new.egress} (after a proxy fault on egress {old.egress})")
 
     async def _transactions(self, queue: HostQueue, session: SmtpSession, taken: list[Job]) -> None:
         errors = 0
         for index in range(self.config.politeness.transactions_per_session):
-            size = self._group_size(queue, errors)
+            size = group_size(self.config.politeness, queue, errors)
             if size == 0 or self._closing:
                 return
-            batch = queue.take(self.clock.monotonic(), size, self._needs_probe)
+            batch = queue.take(self.clock.monotonic(), size, self._catch_alls.needs_probe)
             if not batch:
                 queue.wake.clear()
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(queue.wake.wait(), _LINGER_S)
-                batch = queue.take(self.clock.monotonic(), size, self._needs_probe)
+                batch = queue.take(self.clock.monotonic(), size, self._catch_alls.needs_probe)
                 if not batch:
                     return
             taken[:] = batch
@@ -356,9 +335,9 @@ class BulkChecker:
                 job.step(asking)
             queue.busy += 1
             self._spawn_workers(queue)  # work left behind may want the host's other session
-            last = self._is_last_group(queue, errors, len(batch), index)
+            last = is_last_group(self.config.politeness, queue, errors, len(batch), index)
             try:
-                rejected = await _unless_all_end(
+                rejected = await unless_all_end(
                     batch, self._transaction(queue, session, batch, last=last)
                 )
             finally:
@@ -375,7 +354,7 @@ class BulkChecker:
         no_utf8 = [j for j in batch if j.smtputf8 and "SMTPUTF8" not in session.extensions]
         for job in no_utf8:
             # RFC 6531 §3.4: a non-ASCII mailbox can only be named to an SMTPUTF8 server.
-            self._settle(
+            self._settler.settle(
                 job,
                 Reason.SERVER_DOES_NOT_SUPPORT_INTERNATIONAL_MAILBOXES,
                 None,
@@ -390,280 +369,17 @@ class BulkChecker:
             sender = guard_argument(await self._egresses.sender(queue.egress))
         else:
             sender = guard_argument(await self._sender())
-        probes = self._catch_all_probes(batch)
+        probes = self._catch_alls.probes(j.domain for j in batch)
+        self.stats.catch_all_probes += len(probes)
         recipients = [p[1] for p in probes] + [j.recipient for j in batch]
         try:
-            replies = await _transaction_replies(
+            replies = await transaction_replies(
                 session, sender, recipients, smtputf8=any(j.smtputf8 for j in batch), last=last
             )
         except SmtpError:
-            self._probes_failed([domain for domain, _ in probes])
+            self._catch_alls.failed([domain for domain, _ in probes])
             raise
-        mail, rcpts = replies[0], replies[1 : 1 + len(recipients)]
-        closing = any(r.code == 421 for r in replies)
-        if closing:
-            # RFC 5321 §3.8: the server is closing the session; come back later (known before
-            # the addresses are put back, so none waits past its time limit for that).
-            self.gates.back_off(session.host, queue.egress)
-        if mail.code // 100 != 2:
-            self._probes_failed([domain for domain, _ in probes])
-            return self._mail_refused(queue, session, batch, mail)
-        self.stats.rcpts += len(rcpts)
-        errors = 0
-        for (domain, _), reply in zip(probes, rcpts, strict=False):
-            self._record_catch_all(domain, reply, session.host)
-            errors += reply.code >= 400
-        self._probes_failed([domain for domain, _ in probes[len(rcpts) :]])
-        accepted = 0
-        for position, (job, reply) in enumerate(zip(batch, rcpts[len(probes) :], strict=False)):
-            errors += reply.code >= 400
-            queue.asked += 1
-            job.rcpts += 1
-            job.host = session.host
-            meaning = classify(reply, host=session.host)
-            if meaning.too_many_recipients:
-                if position + len(probes) > 0:
-                    # Outlook.com and others take few RCPTs per transaction: shrink, ask again.
-                    queue.batch = max(1, accepted)
-                    job.last = reply
-                    job.notes.append(
-                        f"{session.host}: RCPT TO: {reply}; asked again in a smaller group"
-                    )
-                    self._requeue(queue, job, front=True)
-                    continue
-                # The first RCPT of its transaction: not about the group's size but a limit on
-                # us (per hour, per sender). Come back later, within the address's bounds.
-                self.gates.back_off(session.host, queue.egress)
-                self._transient(queue, job, reply, f"{session.host}: RCPT TO: {reply}")
-                continue
-            accepted += reply.code // 100 == 2
-            queue.rejected += reply.code >= 500
-            self._answer(queue, job, reply, meaning, session.host)
-        for job in batch[max(0, len(rcpts) - len(probes)) :]:
-            self._requeue(queue, job, front=True)  # never asked (the server closed)
-        return -1 if closing else errors
-
-    def _mail_refused(
-        self, queue: HostQueue, session: SmtpSession, batch: list[Job], reply: Reply
-    ) -> int:
-        if reply.code // 100 == 4:
-            if reply.code != 421:  # a 421 has backed the host off already
-                self.gates.back_off(session.host, queue.egress)
-            for job in batch:
-                note = f"{session.host} [{session.ip}]: MAIL FROM: {reply}"
-                self._transient(queue, job, reply, note)
-            return -1
-        # A refusal at MAIL FROM is about us, not the mailboxes: the same for every address.
-        reason = classify(reply, host=session.host).reason
-        for job in batch:
-            self._settle(job, reason, reply, session.host)
-        return -1
-
-    def _needs_probe(self, domain: str) -> bool:
-        return (
-            self.config.detect_catch_all
-            and domain not in self._catch_all
-            and domain not in self._catch_all_pending
-        )
-
-    def _catch_all_probes(self, batch: Sequence[Job]) -> list[tuple[str, str]]:
-        probes = []
-        for domain in dict.fromkeys(j.domain for j in batch):
-            if not self._needs_probe(domain):
-                continue
-            self._catch_all_pending.add(domain)
-            self.stats.catch_all_probes += 1
-            probes.append((domain, guard_argument(f"{random_local()}@{domain}")))
-        return probes
-
-    def _probes_failed(self, domains: Sequence[str]) -> None:
-        """The probes of these domains got no answer: ask again later, release who waits."""
-        for domain in domains:
-            self._catch_all_pending.discard(domain)
-            self._release(domain)
-
-    def _release(self, domain: str) -> None:
-        for settle in self._awaiting.pop(domain, ()):
-            settle()
-
-    def _record_catch_all(self, domain: str, reply: Reply, host: str) -> None:
-        self._catch_all_pending.discard(domain)
-        verdict = catch_all_verdict(reply, host=host)
-        self._catch_all[domain] = _CatchAll(verdict, reply)
-        if verdict is not None and self.cache is not None:
-            task = asyncio.ensure_future(
-                self.cache.put_domain(domain, "catch_all", str(verdict).lower(), _CATCH_ALL_TTL_S)
-            )
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        self._release(domain)
-
-    # Settling ---------------------------------------------------------------------------
-
-    def _answer(
-        self, queue: HostQueue, job: Job, reply: Reply, meaning: Classification, host: str
-    ) -> None:
-        if meaning.greylisting:
-            self._greylisted(queue, job, reply, host)
-            return
-        reason = meaning.reason
-        if reason is Reason.TRANSIENT_NETWORK_FAULT:
-            # A 4xx that is not greylisting says nothing about the mailbox: ask again later.
-            self._transient(queue, job, reply, f"{host}: RCPT TO: {reply}")
-            return
-        self._settle(job, reason, reply, host)
-
-    def _greylisted(self, queue: HostQueue, job: Job, reply: Reply, host: str) -> None:
-        now = self.clock.monotonic()
-        retry_at = now + self.config.greylist_delay_s
-        if job.greylisted or not self.config.greylist_retry or retry_at >= job.deadline:
-            if job.greylisted:
-                job.notes.append("greylisted again on retry")
-            elif self.config.greylist_retry:
-                job.notes.append("greylisted; a retry does not fit the budget")
-            self._settle(
-                job,
-                Reason.GREYLISTED,
-                reply,
-                host,
-                resolved=False if job.greylisted else None,
-                greylisted=True,
-            )
-            return
-        # RFC 6647 §2.1: greylisting wants the same client back later; come back once.
-        job.greylisted = True
-        job.last = reply
-        job.not_before = retry_at
-        self._requeue(queue, job)
-
-    def _transient(self, queue: HostQueue, job: Job, reply: Reply | None, note: str) -> None:
-        job.attempts += 1
-        job.notes.append(note)
-        job.last = reply or job.last
-        now = self.clock.monotonic()
-        backoff = self.config.retry_backoff_s * 2 ** (job.attempts - 1)
-        if (
-            job.attempts > self.config.transient_retries
-            or job.rcpts >= MAX_RCPTS_PER_ADDRESS
-            or now + backoff >= job.deadline
-        ):
-            self._settle(job, Reason.TRANSIENT_NETWORK_FAULT, job.last, job.host)
-            return
-        job.not_before = now + backoff
-        self._requeue(queue, job)
-
-    def _requeue(self, queue: HostQueue, job: Job, *, front: bool = False) -> None:
-        if job.future.done():
-            return  # its check has ended (its time limit): nothing to ask any more
-        job.requeues += 1
-        if job.rcpts >= MAX_RCPTS_PER_ADDRESS or job.requeues > MAX_REQUEUES_PER_ADDRESS:
-            self._give_up(job)
-            return
-        if self._too_late(queue, job):
-            return
-        self.stats.requeued += 1
-        wait = job.not_before - self.clock.monotonic()
-        target = queue.targets[queue.target_index % len(queue.targets)][0]
-        if wait > 0:
-            job.step(f"waiting {wait:.3g} s to ask {target} again")
-        else:
-            job.step(f"waiting for a session with {target}")
-        if front:
-            queue.jobs.appendleft(job)
-        else:
-            queue.jobs.append(job)
-        queue.wake.set()
-
-    def _too_late(self, queue: HostQueue, job: Job) -> bool:
-        """Settle `job` now if its next chance (its own wait, the host's back-off after a 421
-        or a limit on us) comes after its time limit: an answer now beats a Timeout later."""
-        host = queue.targets[queue.target_index % len(queue.targets)][0]
-        blocked_until = self.gates.state(host, queue.egress).blocked_until
-        if max(job.not_before, blocked_until) < job.deadline:
-            return False
-        if blocked_until >= job.deadline:
-            wait = blocked_until - self.clock.monotonic()
-            note = f"not asked again: {host} is to be left alone {wait:.0f} s more (back-off)"
-        else:
-            note = "not asked again: the next try would come after this address's time limit"
-        self._settle(job, Reason.TRANSIENT_NETWORK_FAULT, job.last, job.host, note=note)
-        return True
-
-    def _give_up(self, job: Job) -> None:
-        """Past its bounds: unknown, with the last reply as evidence; never a retry loop."""
-        reason = Reason.TRANSIENT_NETWORK_FAULT
-        if job.last is not None and classify(job.last, host=job.host).reason in _UNPLACED:
-            reason = classify(job.last, host=job.host).reason
-        note = (
-            f"not asked again: {job.rcpts} RCPTs answered and {job.requeues} requeues without "
-            "a reply that settles it"
-        )
-        self._settle(job, reason, job.last, job.host, note=note)
-
-    def _settle(
-        self,
-        job: Job,
-        reason: Reason,
-        reply: Reply | None,
-        host: str | None,
-        *,
-        note: str | None = None,
-        greylisted: bool | None = None,
-        resolved: bool | None = None,
-    ) -> None:
-        if job.future.done():
-            return
-        if reason is Reason.SUCCESS and job.domain in self._catch_all_pending:
-            # The domain's catch-all answer is on its way in another session: wait for it,
-            # so the verdict is the same whichever session answers first.
-            job.step("accepted; waiting for the domain's catch-all probe in another session")
-            self._awaiting.setdefault(job.domain, []).append(
-                lambda: self._settle(
-                    job, reason, reply, host, note=note, greylisted=greylisted, resolved=resolved
-                )
-            )
-            return
-        if note:
-            job.notes.append(note)
-        accept_all: bool | None = None
-        catch_all_reply = None
-        if reason is Reason.MAILBOX_DOES_NOT_EXIST:
-            accept_all = False  # it refused one address, so it does not take all
-        elif reason is Reason.SUCCESS:
-            known = self._catch_all.get(job.domain)
-            if known is not None:
-                accept_all, catch_all_reply = known.verdict, known.reply
-        was_greylisted = job.greylisted if greylisted is None else greylisted
-        if was_greylisted and resolved is None and reason is not Reason.GREYLISTED:
-            resolved = True
-        job.future.set_result(
-            ProbeOutcome(
-                reason=reason,
-                reply=reply,
-                host=host,
-                accept_all=accept_all,
-                catch_all_reply=catch_all_reply,
-                greylisted=was_greylisted,
-                greylist_resolved=resolved,
-                notes=collapse_notes(job.notes) if job.notes else (),
-            )
-        )
-
-    def _usable_target(self, queue: HostQueue) -> tuple[str, str] | None:
-        """The next (host, IP) in turn whose host has not broken the protocol lately."""
-        now = self.clock.monotonic()
-        for step in range(len(queue.targets)):
-            host, ip = queue.targets[(queue.target_index + step) % len(queue.targets)]
-            until, _ = queue.broken.get(host, (0.0, ""))
-            if until <= now:
-                queue.target_index += step
-                return host, ip
-        return None
-
-    def _fail_all(self, queue: HostQueue, reason: Reason, note: str) -> None:
-        while queue.jobs:
-            job = queue.jobs.popleft()
-            self._settle(job, reason, job.last, job.host, note=note)
+        return self._settler.group_replies(queue, session.host, session.ip, batch, probes, replies)
 
     async def aclose(self) -> None:
         """Let idle sessions end with QUIT, then stop whatever is left."""
@@ -677,87 +393,3 @@ class BulkChecker:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-
-
-def _broken_note(queue: HostQueue) -> str:
-    said = "; ".join(note for _, note in queue.broken.values())
-    return f"not asked: every mail host broke the protocol lately ({said})"
-
-
-class _Abandoned(Exception):
-    """A session's group was given up: every address in it reached its time limit."""
-
-
-async def _unless_all_end(batch: Sequence[Job], work: Coroutine[Any, Any, int]) -> int:
-    """`work`'s value; if every job of `batch` ends first (their time limits, while the server
-    keeps them waiting), `work` is cancelled and _Abandoned raised."""
-    task = asyncio.get_running_loop().create_task(work)
-    watch = _GroupWatch(batch, task)
-    try:
-        return await task
-    except asyncio.CancelledError:
-        if not watch.abandoned:
-            raise  # the worker itself is being stopped
-        raise _Abandoned from None
-    finally:
-        watch.stop()
-
-
-class _GroupWatch:
-    """One timer, at the last limit of a group's jobs, that cancels the group's transaction
-    once every job in it has ended. Holds no reference cycle: after `stop()` nothing keeps
-    the group's jobs alive."""
-
-    __slots__ = ("_batch", "_task", "_timer", "abandoned")
-
-    def __init__(self, batch: Sequence[Job], task: asyncio.Task[int]) -> None:
-        self._batch = batch
-        self._task = task
-        self.abandoned = False
-        when = max(job.expires for job in batch)
-        self._timer: asyncio.TimerHandle | None = task.get_loop().call_at(when, self._look)
-
-    def _look(self) -> None:
-        self._timer = None
-        if self._task.done():
-            return
-        if all(job.future.done() for job in self._batch):
-            self.abandoned = self._task.cancel()
-        else:  # a limit is about to be applied: look again shortly
-            self._timer = self._task.get_loop().call_later(_LOOK_AGAIN_S, self._look)
-
-    def stop(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-
-async def _transaction_replies(
-    session: SmtpSession, sender: str, recipients: list[str], *, smtputf8: bool, last: bool
-) -> list[Reply]:
-    """MAIL, RCPTs and RSET; one round trip when the session can pipeline (RFC 2920).
-
-    Returns [MAIL reply, RCPT replies..., RSET reply]; only the MAIL reply if it was refused,
-    fewer RCPT replies if the server ended the session.
-    """
-    group = getattr(session, "transaction", None)
-    if group is not None:
-        replies: list[Reply] = await group(sender, recipients, smtputf8=smtputf8, last=last)
-        return replies
-    mail = await session.mail(sender, smtputf8=smtputf8)
-    if mail.code // 100 != 2:
-        return [mail]
-    out = [mail]
-    for recipient in recipients:
-        reply = await answer_or_closing(session.rcpt(recipient))
-        out.append(reply)
-        if reply.code == 421:
-            return out  # the server is closing the session
-    with contextlib.suppress(SmtpError):
-        out.append(await session.rset())
-    return out
-
-
-def _rejection_rate(queue: HostQueue) -> float:
-    """The host's share of refused RCPTs so far, by Laplace's rule (1/2 before any answer)."""
-    return (queue.rejected + 1) / (queue.asked + 2)

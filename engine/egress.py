@@ -13,7 +13,7 @@ import dataclasses
 import importlib.util
 import ipaddress
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from enum import Enum
 from typing import Any
 
@@ -255,9 +255,10 @@ class EgressPool:
             identities[egress.name] = Identity(own, fqdn)
         return cls(router, transports, identities, provider)
 
-    def pick(self, host: str) -> str:
-        """The egress for a new session to `host` (routes first, else each in turn)."""
-        return self.router.pick(host, self._provider(host)).name
+    def pick(self, host: str, avoid: Collection[str] = ()) -> str:
+        """The egress for a new session to `host` (routes first, else each in turn), passing
+        over the egresses in `avoid` while the route allows another."""
+        return self.router.pick(host, self._provider(host), avoid).name
 
     def transport(self, name: str) -> SmtpTransport:
         return self._transports[name]

@@ -1,5 +1,5 @@
 """The bulk checker's queues: addresses waiting for their SMTP answer, one queue per set of MX
-targets, and how a transaction's group of RCPTs is taken from it.
+targets, how a transaction's group of RCPTs is taken from it, and the run's counters.
 
 Plain data and bookkeeping: no I/O, no clock of its own (callers pass `now`).
 """
@@ -15,7 +15,7 @@ from engine.model import ProbeOutcome, Reply
 from engine.progress import Progress
 from engine.verdict import Findings
 
-__all__ = ["HostQueue", "Job"]
+__all__ = ["BulkStats", "HostQueue", "Job"]
 
 
 @dataclass(eq=False, slots=True)
@@ -36,6 +36,7 @@ class Job:
     host: str | None = None  # the MX host that gave that reply
     notes: list[str] = field(default_factory=list)
     progress: Progress | None = None  # its check's progress: the step it waits on
+    queue: HostQueue | None = None  # the queue it waits in (another egress's after a fail-over)
     domain: str = field(init=False)  # the address's A-label domain (asked for often)
     smtputf8: bool = field(init=False)  # the local part needs SMTPUTF8 (RFC 6531)
 
@@ -68,6 +69,21 @@ class HostQueue:
     asked: int = 0  # RCPTs answered for real addresses (not catch-all probes)
     rejected: int = 0  # of those, permanent refusals: the host's rejection rate
 
+    def usable_target(self, now: float) -> tuple[str, str] | None:
+        """The next (host, IP) in turn whose host has not broken the protocol lately."""
+        for step in range(len(self.targets)):
+            host, ip = self.targets[(self.target_index + step) % len(self.targets)]
+            until, _ = self.broken.get(host, (0.0, ""))
+            if until <= now:
+                self.target_index += step
+                return host, ip
+        return None
+
+    def broken_note(self) -> str:
+        """Why no target is usable: what each host did."""
+        said = "; ".join(note for _, note in self.broken.values())
+        return f"not asked: every mail host broke the protocol lately ({said})"
+
     def due(self, now: float) -> int:
         return sum(1 for job in self.jobs if job.not_before <= now)
 
@@ -79,6 +95,14 @@ class HostQueue:
         if self.stale:
             self.jobs = deque(job for job in self.jobs if not job.future.done())
             self.stale = 0
+
+    def hand_over(self) -> list[Job]:
+        """Take out the waiting jobs that may go through another egress: all but those
+        greylisted (their retry must come from the client IP the server saw first)."""
+        moving = [job for job in self.jobs if not job.greylisted and not job.future.done()]
+        self.jobs = deque(job for job in self.jobs if job.greylisted and not job.future.done())
+        self.stale = 0
+        return moving
 
     def take(
         self, now: float, limit: int, needs_probe: Callable[[str], bool] = lambda d: False
@@ -105,3 +129,18 @@ class HostQueue:
         # are touched, so a long queue costs nothing per group.
         self.jobs.extendleft(reversed(skipped))
         return taken
+
+
+@dataclass
+class BulkStats:
+    """Counters for reports and benchmarks."""
+
+    sessions: int = 0  # SMTP connections opened
+    transactions: int = 0  # MAIL FROM transactions
+    rcpts: int = 0  # RCPT TO commands sent (catch-all probes included)
+    catch_all_probes: int = 0
+    requeued: int = 0  # addresses put back (452, greylisting, transient faults)
+    cache_hits: int = 0
+
+    def rcpts_per_session(self) -> float:
+        return self.rcpts / self.sessions if self.sessions else 0.0

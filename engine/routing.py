@@ -12,7 +12,7 @@ from __future__ import annotations
 import fnmatch
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from urllib.parse import unquote, urlsplit
@@ -332,10 +332,17 @@ class EgressRouter:
                 return tuple(self._by_name[n] for n in route.egresses)
         return self.egresses
 
-    def pick(self, host: str, provider: str | None = None) -> Egress:
-        """The next of `host`'s candidates, in turn."""
+    def pick(self, host: str, provider: str | None = None, avoid: Collection[str] = ()) -> Egress:
+        """The next of `host`'s candidates, in turn, passing over those named in `avoid`
+        (unless every candidate is named there: then the next in turn all the same)."""
         candidates = self.candidates(host, provider)
         key = tuple(e.name for e in candidates)
         turn = self._turns.get(key, 0)
-        self._turns[key] = turn + 1
-        return candidates[turn % len(candidates)]
+        count = len(candidates)
+        step = 0
+        if avoid:
+            step = next(
+                (s for s in range(count) if candidates[(turn + s) % count].name not in avoid), 0
+            )
+        self._turns[key] = turn + step + 1
+        return candidates[(turn + step) % count]

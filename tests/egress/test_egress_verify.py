@@ -259,3 +259,45 @@ async def test_after_a_proxy_fault_the_retry_may_take_another_egress(
     assert servers["plain"].stats.peers == [SOURCE_IP]
     notes = " ".join(result.detail.notes if result.detail else ())
     assert "egress down" in notes and "reach the proxy" in notes and "egress s" in notes
+
+
+@pytest.mark.parametrize("greylist", [False, True], ids=["plain", "greylisting"])
+async def test_bulk_after_a_proxy_fault_takes_another_egress_of_the_route(
+    greylist: bool, proxies: Proxies, servers: dict[str, MailboxServer]
+) -> None:
+    # The plain host's route allows the dead proxy and the source-bound egress, not Dante:
+    # what was queued for the dead one goes through s, and so does what comes after.
+    servers["plain"].greylist = greylist
+    down_port = free_port(["127.0.0.36"])
+    down = Egress(name="down", proxy=parse_proxy_url(f"socks5://127.0.0.36:{down_port}"))
+    config = _config(
+        down,
+        _dante(proxies),
+        _direct(),
+        routes=(parse_route("mx.example.test=down,s"), parse_route("*=a")),
+        transient_retries=1,
+        greylist_delay_s=60.0,  # within the while the failed egress is passed over
+    )
+    addresses = _users("example.test", 30)
+    async with _verifier(config) as verifier:
+        checker = verifier.bulk()
+        first = await asyncio.gather(*(checker.check(a) for a in addresses[:20]))
+        later = await asyncio.gather(*(checker.check(a) for a in addresses[20:]))
+
+    for result in (*first, *later):
+        assert result.reason is Reason.SUCCESS, result.detail
+        assert result.detail is not None and result.detail.greylisted is greylist
+        if greylist:  # asked again through s, the client address the server saw first
+            assert result.detail.greylist_resolved is True
+    stats = servers["plain"].stats
+    assert set(stats.peers) == {SOURCE_IP}  # never Dante (not on the route), never the dead one
+    rcpts = [c.split(":", 1)[1].strip("<>") for c in stats.commands if c.startswith("RCPT TO:")]
+    asked = sorted(r for r in rcpts if r in addresses)  # the catch-all probe apart
+    assert asked == sorted(addresses * (2 if greylist else 1))  # once each (twice: greylisting)
+    moved = [r for r in first if "egress down" in " ".join(r.detail.notes)]  # type: ignore[union-attr]
+    assert moved, "the dead egress had its turn"
+    for result in moved:
+        notes = " ".join(result.detail.notes)  # type: ignore[union-attr]
+        assert "egress s (after a proxy fault on egress down)" in notes
+    for result in later:  # queued after the fault: straight to s
+        assert "egress down" not in " ".join(result.detail.notes)  # type: ignore[union-attr]

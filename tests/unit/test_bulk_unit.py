@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 
+from engine.clock import FakeClock
 from engine.config import Config, Politeness
-from engine.model import Reply, Stage
+from engine.errors import SmtpTransient
+from engine.model import Reply, Stage, State
 from engine.ordered import check_many
 from engine.testing import FakeResolver
 from engine.verifier import Verifier
@@ -89,3 +92,46 @@ async def test_groups_grow_with_a_low_rejection_rate_but_stay_within_the_hard_bu
     # the host has accepted everything, groups grow to the hard budget and never past it.
     assert transport.groups[0] == 9
     assert max(transport.groups) == 18
+
+
+GREYLISTED = Reply(450, "Greylisted, see https://postgrey.schweikert.ch/", "4.2.0", Stage.RCPT)
+
+
+class _GreylistThenRefused:
+    """The first session greylists every RCPT; every later connection is refused."""
+
+    def __init__(self) -> None:
+        self.opened = 0
+
+    @contextlib.asynccontextmanager
+    async def open(self, host: str, ip: str, port: int) -> AsyncIterator[_Greylisting]:
+        self.opened += 1
+        if self.opened > 1:
+            raise SmtpTransient(f"connect {ip}:{port}: refused", stage=Stage.CONNECT)
+        yield _Greylisting(host, ip)
+
+
+class _Greylisting(_Session):
+    def __init__(self, host: str, ip: str) -> None:
+        super().__init__(host, ip, False, [])
+
+    async def transaction(
+        self, sender: str, recipients: Sequence[str], *, smtputf8: bool = False, last: bool = False
+    ) -> list[Reply]:
+        mail = Reply(250, "Ok", "2.1.0", Stage.MAIL)
+        return [mail, *([GREYLISTED] * len(recipients)), Reply(250, "Ok", "2.0.0", Stage.RSET)]
+
+
+async def test_a_greylisted_address_whose_retry_got_no_answer_is_not_resolved() -> None:
+    config = dataclasses.replace(
+        CONFIG, greylist_delay_s=10.0, transient_retries=0, detect_catch_all=False
+    )
+    transport = _GreylistThenRefused()
+    async with Verifier(
+        config, resolver=FakeResolver(ZONE), transport=transport, clock=FakeClock()
+    ) as v:
+        result = await v.bulk().check("jane@catch.test")
+    assert transport.opened == 2  # the retry was tried, and could not talk
+    assert result.state is State.UNKNOWN
+    assert result.detail is not None and result.detail.greylisted
+    assert result.detail.greylist_resolved is False, result.detail

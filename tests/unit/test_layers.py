@@ -37,10 +37,15 @@ LAYERS: dict[str, float] = {
     "mx": 3,
     "smtp": 3,
     "egress": 3.2,  # proxied and source-bound connections; a transport per egress
+    "failover": 3.3,  # which egress a bulk run's addresses take after a proxy fault
     "probe": 3.5,  # asks through the transport
     "cache": 3,
     "politeness": 3,
     "hostqueue": 3.8,  # the bulk checker's queues
+    "rcptgroups": 3.85,  # a bulk session's RCPT groups: their size, their transaction
+    "catchalls": 3.85,  # each domain's catch-all answer in a bulk run
+    "groupwatch": 3.85,  # drops a session's group once all its addresses reached their limit
+    "settling": 3.9,  # reads a group's replies; settles, requeues or gives up on addresses
     "pipeline": 4,
     "pending": 4.2,  # a check running in the background
     "bulk": 4.5,  # reuses the pipeline's stages

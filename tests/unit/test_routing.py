@@ -159,6 +159,20 @@ def test_a_route_with_several_egresses_takes_them_in_turn() -> None:
     assert [router.pick("mx.google.com", "google").name for _ in range(3)] == ["a", "b", "a"]
 
 
+def test_a_pick_passes_over_the_egresses_to_avoid_while_the_route_allows_another() -> None:
+    router = EgressRouter(
+        [Egress(name="a"), Egress(name="b"), Egress(name="c")], [parse_route("google=a,b")]
+    )
+    picks = [router.pick("mx.example.net", avoid={"b"}).name for _ in range(4)]
+    assert picks == ["a", "c", "a", "c"]
+    assert [router.pick("mx.google.com", "google", {"a"}).name for _ in range(2)] == ["b", "b"]
+    # Every candidate avoided: the turn goes on as if nothing were.
+    assert [router.pick("mx.google.com", "google", {"a", "b"}).name for _ in range(2)] == [
+        "a",
+        "b",
+    ]
+
+
 def test_no_egresses_means_the_direct_one() -> None:
     router = EgressRouter([], [])
     assert router.pick("mx.example.net") is DIRECT
