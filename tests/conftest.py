@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from engine.localworld.smtp import LoopbackServer
+
+StartServer = Callable[[LoopbackServer], Awaitable[LoopbackServer]]
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -25,3 +29,21 @@ def _own_cache_and_data_homes(tmp_path_factory: pytest.TempPathFactory) -> Itera
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
+
+
+@pytest.fixture
+async def smtp_start() -> AsyncIterator[StartServer]:
+    """Start loopback mail servers in the test's loop; stop them all afterwards and check that
+    none of them was ever sent DATA (mailprobe never sends mail)."""
+    started: list[LoopbackServer] = []
+
+    async def start(server: LoopbackServer) -> LoopbackServer:
+        await server.start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        await server.stop()
+    for server in started:
+        assert "DATA" not in server.stats.verbs(), f"DATA reached {server.host}"

@@ -5,7 +5,7 @@ client address of every session, which proves which way each session left."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -33,22 +33,6 @@ SOURCE_IP = "127.0.0.35"
 USER = "alice@example.test"
 
 Start = Callable[[LoopbackServer], Awaitable[LoopbackServer]]
-
-
-@pytest.fixture
-async def smtp_start() -> AsyncIterator[Start]:
-    started: list[LoopbackServer] = []
-
-    async def start(server: LoopbackServer) -> LoopbackServer:
-        await server.start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        await server.stop()
-    for server in started:
-        assert "DATA" not in server.stats.verbs()
 
 
 def _config(port: int, **changes: object) -> Config:

@@ -7,7 +7,7 @@ budgets run on a FakeClock, timeouts come from a tarpit and tiny per-step limits
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import pytest
@@ -35,23 +35,6 @@ Start = Callable[[S], Awaitable[S]]
 DOMAIN = "example.test"
 USERS = ("alice@example.test", "bob@example.test")
 DEAD_IP = "127.0.0.26"  # nothing listens here
-
-
-@pytest.fixture
-async def smtp_start() -> AsyncIterator[Callable[[LoopbackServer], Awaitable[LoopbackServer]]]:
-    """Start servers in the test's loop; stop them all afterwards and check none saw DATA."""
-    started: list[LoopbackServer] = []
-
-    async def start(server: LoopbackServer) -> LoopbackServer:
-        await server.start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        await server.stop()
-    for server in started:
-        assert "DATA" not in server.stats.verbs(), f"DATA reached {server.host}"
 
 
 def _address(email: str) -> Address:
